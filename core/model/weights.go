@@ -1,0 +1,95 @@
+package model
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+)
+
+// Tensor is a named float32 array with a shape; Data is row-major and len(Data) is the product of Shape.
+type Tensor struct {
+	Shape []int
+	Data  []float32
+}
+
+// Size is the number of elements a shape holds.
+func Size(shape []int) int {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	return n
+}
+
+// Weights maps parameter names to tensors. It is plain data: the trainer, the inference path, the checkpoint and
+// the ONNX exporter all read it the same way.
+type Weights map[string]*Tensor
+
+// Check reports a missing, extra or misshaped parameter.
+func (w Weights) Check(c Config) error {
+	shapes := c.ParamShapes()
+	for name, shape := range shapes {
+		t, ok := w[name]
+		if !ok {
+			return fmt.Errorf("weights: missing parameter %s", name)
+		}
+		if !sameShape(t.Shape, shape) || len(t.Data) != Size(shape) {
+			return fmt.Errorf("weights: %s has shape %v (%d values), want %v", name, t.Shape, len(t.Data), shape)
+		}
+	}
+	for name := range w {
+		if _, ok := shapes[name]; !ok {
+			return fmt.Errorf("weights: unexpected parameter %s", name)
+		}
+	}
+	return nil
+}
+
+func sameShape(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// Clone returns a deep copy.
+func (w Weights) Clone() Weights {
+	out := make(Weights, len(w))
+	for n, t := range w {
+		out[n] = &Tensor{Shape: append([]int(nil), t.Shape...), Data: append([]float32(nil), t.Data...)}
+	}
+	return out
+}
+
+// InitWeights draws fresh weights: conv weights uniform in ±1/sqrt(fan_in) (He-style bound as PyTorch's
+// default), biases zero, the codebook uniform in ±1/K (as the VQ-VAE paper's reference code).
+func InitWeights(c Config, seed uint64) Weights {
+	rng := rand.New(rand.NewPCG(seed, 0x627261696e7671))
+	w := Weights{}
+	for _, name := range c.ParamNames() { // sorted: the draw order is fixed
+		shape := c.ParamShapes()[name]
+		t := &Tensor{Shape: shape, Data: make([]float32, Size(shape))}
+		w[name] = t
+	}
+	for _, l := range c.Layers() {
+		fanIn := l.In * l.Kernel * l.Kernel
+		if l.Kind == ConvTranspose {
+			fanIn = l.Out * l.Kernel * l.Kernel
+		}
+		bound := math.Sqrt(6.0 / float64(fanIn)) // Kaiming-uniform for ReLU
+		t := w[l.Name+".weight"]
+		for i := range t.Data {
+			t.Data[i] = float32((rng.Float64()*2 - 1) * bound)
+		}
+	}
+	cb := w[CodebookName]
+	for i := range cb.Data {
+		cb.Data[i] = float32((rng.Float64()*2 - 1) / float64(c.NumCodes))
+	}
+	return w
+}
