@@ -1,0 +1,174 @@
+package kernels
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+)
+
+// ConvShape describes a 2D convolution of N images: x [N,C,H,W] ⋆ w [K,C,KH,KW] (+ b [K]) → y [N,K,OH,OW],
+//
+//	y[n,k,oy,ox] = b[k] + Σ_{c,ky,kx} w[k,c,ky,kx] · x[n, c, oy·Stride−Pad+ky, ox·Stride−Pad+kx],
+//
+// with OH = (H+2·Pad−KH)/Stride+1 (the same for W). Padding is symmetric and reads zeros.
+type ConvShape struct{ N, C, H, W, K, KH, KW, Stride, Pad int }
+
+// OutH is the output height (H+2·Pad−KH)/Stride+1.
+func (s ConvShape) OutH() int { return convOut(s.H, s.KH, s.Stride, s.Pad) }
+
+// OutW is the output width (W+2·Pad−KW)/Stride+1.
+func (s ConvShape) OutW() int { return convOut(s.W, s.KW, s.Stride, s.Pad) }
+
+func convOut(in, k, stride, pad int) int {
+	if stride <= 0 || in+2*pad < k {
+		return 0
+	}
+	return (in+2*pad-k)/stride + 1
+}
+
+// Validate reports whether every size is positive, the padding is not negative and the output is at least 1×1.
+func (s ConvShape) Validate() error {
+	if s.N < 1 || s.C < 1 || s.H < 1 || s.W < 1 || s.K < 1 || s.KH < 1 || s.KW < 1 || s.Stride < 1 || s.Pad < 0 {
+		return fmt.Errorf("conv shape %+v: sizes and stride must be positive and pad non-negative", s)
+	}
+	if s.OutH() < 1 || s.OutW() < 1 {
+		return fmt.Errorf("conv shape %+v: kernel %d×%d larger than the padded input %d×%d",
+			s, s.KH, s.KW, s.H+2*s.Pad, s.W+2*s.Pad)
+	}
+	return nil
+}
+
+// geom turns s into the internal description shared with the transposed convolution.
+func (s ConvShape) geom() convGeom {
+	return convGeom{C: s.C, H: s.H, W: s.W, K: s.K, KH: s.KH, KW: s.KW, S: s.Stride, P: s.Pad,
+		OH: s.OutH(), OW: s.OutW()}
+}
+
+// Conv2D computes y = x ⋆ w + b (see ConvShape), overwriting y [N,K,OH,OW]. b may be nil (no bias).
+// It panics when s is invalid or a slice is shorter than its shape.
+func Conv2D(s ConvShape, x, w, b, y []float32) {
+	mustConv("Conv2D", s.Validate())
+	g := s.geom()
+	mustConvLen("Conv2D", "x", x, s.N*g.inSize())
+	mustConvLen("Conv2D", "w", w, g.K*g.ckk())
+	mustConvLen("Conv2D", "y", y, s.N*g.outSize())
+	if b != nil {
+		mustConvLen("Conv2D", "b", b, g.K)
+	}
+	g.forward(s.N, x, w, b, y)
+}
+
+// Conv2DBackwardData overwrites dx [N,C,H,W] with ∂L/∂x given dy = ∂L/∂y [N,K,OH,OW]:
+//
+//	dx[n,c,iy,ix] = Σ_{k,ky,kx : iy = oy·Stride−Pad+ky, ix = ox·Stride−Pad+kx} w[k,c,ky,kx] · dy[n,k,oy,ox].
+func Conv2DBackwardData(s ConvShape, dy, w, dx []float32) {
+	mustConv("Conv2DBackwardData", s.Validate())
+	g := s.geom()
+	mustConvLen("Conv2DBackwardData", "dy", dy, s.N*g.outSize())
+	mustConvLen("Conv2DBackwardData", "w", w, g.K*g.ckk())
+	mustConvLen("Conv2DBackwardData", "dx", dx, s.N*g.inSize())
+	g.backwardData(s.N, dy, w, dx)
+}
+
+// Conv2DBackwardFilter overwrites dw [K,C,KH,KW] with ∂L/∂w = Σ_n dy_n ⋆ x_n, that is
+//
+//	dw[k,c,ky,kx] = Σ_{n,oy,ox} dy[n,k,oy,ox] · x[n, c, oy·Stride−Pad+ky, ox·Stride−Pad+kx],
+//
+// and, when db != nil, db [K] with db[k] = Σ_{n,oy,ox} dy[n,k,oy,ox].
+func Conv2DBackwardFilter(s ConvShape, x, dy, dw, db []float32) {
+	mustConv("Conv2DBackwardFilter", s.Validate())
+	g := s.geom()
+	mustConvLen("Conv2DBackwardFilter", "x", x, s.N*g.inSize())
+	mustConvLen("Conv2DBackwardFilter", "dy", dy, s.N*g.outSize())
+	mustConvLen("Conv2DBackwardFilter", "dw", dw, g.K*g.ckk())
+	g.backwardFilter(s.N, x, dy, dw)
+	if db != nil {
+		mustConvLen("Conv2DBackwardFilter", "db", db, g.K)
+		channelSums(s.N, g.K, g.OH*g.OW, dy, db)
+	}
+}
+
+func mustConv(fn string, err error) {
+	if err != nil {
+		panic(fmt.Errorf("kernels.%s: %w", fn, err))
+	}
+}
+
+func mustConvLen(fn, name string, v []float32, want int) {
+	if len(v) < want {
+		panic(fmt.Errorf("kernels.%s: %s has %d elements, the shape needs %d", fn, name, len(v), want))
+	}
+}
+
+// errBadShape is wrapped by the quantiser's panics for inconsistent sizes.
+var errBadShape = errors.New("inconsistent sizes")
+
+// convWorkers is how many goroutines the convolution and quantiser kernels split their work over.
+func convWorkers() int { return runtime.GOMAXPROCS(0) }
+
+// convFor runs fn(worker, lo, hi) over a static split of [0, n) into at most convWorkers() contiguous ranges,
+// one goroutine each, and waits. The split depends only on n and the worker count, so per-worker partial
+// sums (and the results built from them) are reproducible.
+func convFor(n int, fn func(worker, lo, hi int)) {
+	workers := convWorkers()
+	if workers > n {
+		workers = n
+	}
+	if workers <= 1 {
+		if n > 0 {
+			fn(0, 0, n)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	wg.Add(workers - 1)
+	for wk := 1; wk < workers; wk++ {
+		go func(wk int) {
+			defer wg.Done()
+			fn(wk, wk*n/workers, (wk+1)*n/workers)
+		}(wk)
+	}
+	fn(0, 0, n/workers)
+	wg.Wait()
+}
+
+// convScratchPool recycles float32 work buffers (im2col columns, GEMM tiles, partial gradients) so that calls in
+// a training loop allocate little once warm.
+var convScratchPool sync.Pool
+
+// getConvScratch returns a buffer of length n with arbitrary contents; give it back with putConvScratch.
+func getConvScratch(n int) *[]float32 {
+	if p, ok := convScratchPool.Get().(*[]float32); ok {
+		if cap(*p) >= n {
+			*p = (*p)[:n]
+			return p
+		}
+		convScratchPool.Put(p)
+	}
+	buf := make([]float32, n)
+	return &buf
+}
+
+func putConvScratch(p *[]float32) { convScratchPool.Put(p) }
+
+// channelSums writes out[k] = Σ_{n,p} v[n,k,p] for v [N,K,HW], summing in float64.
+func channelSums(n, k, hw int, v, out []float32) {
+	convFor(k, func(_, lo, hi int) {
+		for c := lo; c < hi; c++ {
+			var s0, s1 float64
+			for i := 0; i < n; i++ {
+				row := v[(i*k+c)*hw : (i*k+c+1)*hw]
+				j := 0
+				for ; j+1 < len(row); j += 2 {
+					s0 += float64(row[j])
+					s1 += float64(row[j+1])
+				}
+				if j < len(row) {
+					s0 += float64(row[j])
+				}
+			}
+			out[c] = float32(s0 + s1)
+		}
+	})
+}

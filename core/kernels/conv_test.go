@@ -1,0 +1,343 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"testing"
+)
+
+func randSlice(rng *rand.Rand, n int) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(rng.NormFloat64())
+	}
+	return v
+}
+
+// filled returns n copies of v: output buffers start as garbage so that "overwrites" is tested.
+func filled(n int, v float32) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = v
+	}
+	return s
+}
+
+// assertClose fails unless |got−ref| ≤ tol·(1 + max|ref|) everywhere.
+func assertClose(t *testing.T, what string, got []float32, ref []float64, tol float64) {
+	t.Helper()
+	if len(got) != len(ref) {
+		t.Fatalf("%s: %d values, reference has %d", what, len(got), len(ref))
+	}
+	scale := 1.0
+	for _, r := range ref {
+		scale = max(scale, math.Abs(r))
+	}
+	worst, at := 0.0, -1
+	for i := range got {
+		if e := math.Abs(float64(got[i]) - ref[i]); e > worst || math.IsNaN(e) {
+			worst, at = e, i
+		}
+	}
+	if !(worst <= tol*scale) {
+		t.Fatalf("%s: |got−ref| = %g at %d (got %g, want %g), allowed %g", what, worst, at, got[at], ref[at],
+			tol*scale)
+	}
+}
+
+// convCases are the shapes every convolution test runs over: odd sizes, strides 1 and 2, pads 0 and 1,
+// kernels 1, 3 and 4, the pointwise fast path, and more channels than one band holds.
+func convCases(rng *rand.Rand) []ConvShape {
+	cases := []ConvShape{
+		{N: 1, C: 1, H: 1, W: 1, K: 1, KH: 1, KW: 1, Stride: 1, Pad: 0},
+		{N: 2, C: 3, H: 7, W: 5, K: 4, KH: 1, KW: 1, Stride: 1, Pad: 0}, // pointwise
+		{N: 1, C: 5, H: 9, W: 11, K: 3, KH: 1, KW: 1, Stride: 1, Pad: 0},
+		{N: 3, C: 2, H: 9, W: 7, K: 5, KH: 3, KW: 3, Stride: 1, Pad: 1},
+		{N: 2, C: 3, H: 8, W: 8, K: 4, KH: 4, KW: 4, Stride: 2, Pad: 1},
+		{N: 2, C: 1, H: 13, W: 9, K: 6, KH: 4, KW: 4, Stride: 2, Pad: 1},
+		{N: 1, C: 4, H: 6, W: 10, K: 2, KH: 3, KW: 3, Stride: 2, Pad: 0},
+		{N: 2, C: 3, H: 5, W: 5, K: 3, KH: 1, KW: 1, Stride: 2, Pad: 1},
+		{N: 1, C: 2, H: 4, W: 4, K: 2, KH: 3, KW: 3, Stride: 3, Pad: 1},
+		{N: 1, C: 2, H: 3, W: 3, K: 2, KH: 3, KW: 3, Stride: 1, Pad: 2},
+		{N: 2, C: 2, H: 5, W: 9, K: 3, KH: 3, KW: 4, Stride: 1, Pad: 1},
+	}
+	ks := []int{1, 3, 4}
+	for range 12 {
+		k := ks[rng.IntN(len(ks))]
+		s := ConvShape{N: 1 + rng.IntN(3), C: 1 + rng.IntN(6), H: k + rng.IntN(12), W: k + rng.IntN(12),
+			K: 1 + rng.IntN(7), KH: k, KW: k, Stride: 1 + rng.IntN(2), Pad: rng.IntN(2)}
+		cases = append(cases, s)
+	}
+	return cases
+}
+
+// withSettings runs f under each combination of worker count and band budget that changes the code path:
+// one worker or three (more than most batches), one band per image or one output row per band.
+func withSettings(t *testing.T, f func(t *testing.T)) {
+	oldProcs, oldCol, oldFilter := runtime.GOMAXPROCS(0), colBudget, filterColBudget
+	defer func() {
+		runtime.GOMAXPROCS(oldProcs)
+		colBudget, filterColBudget = oldCol, oldFilter
+	}()
+	for _, procs := range []int{1, 3} {
+		for _, budget := range []int{1 << 20, 1} {
+			runtime.GOMAXPROCS(procs)
+			colBudget, filterColBudget = budget, budget
+			t.Run(fmt.Sprintf("procs%d_budget%d", procs, budget), f)
+		}
+	}
+}
+
+func TestConvShapeValidate(t *testing.T) {
+	good := ConvShape{N: 1, C: 1, H: 4, W: 4, K: 1, KH: 4, KW: 4, Stride: 2, Pad: 0}
+	if err := good.Validate(); err != nil {
+		t.Fatalf("%+v: %v", good, err)
+	}
+	if good.OutH() != 1 || good.OutW() != 1 {
+		t.Fatalf("out %d×%d, want 1×1", good.OutH(), good.OutW())
+	}
+	bad := []ConvShape{
+		{N: 0, C: 1, H: 4, W: 4, K: 1, KH: 1, KW: 1, Stride: 1},
+		{N: 1, C: 1, H: 4, W: 4, K: 1, KH: 1, KW: 1, Stride: 0},
+		{N: 1, C: 1, H: 4, W: 4, K: 1, KH: 1, KW: 1, Stride: 1, Pad: -1},
+		{N: 1, C: 1, H: 2, W: 4, K: 1, KH: 3, KW: 1, Stride: 1},
+		{N: 1, C: 1, H: 4, W: 4, K: 0, KH: 1, KW: 1, Stride: 1},
+	}
+	for _, s := range bad {
+		if s.Validate() == nil {
+			t.Errorf("%+v: Validate accepted it", s)
+		}
+	}
+	tb := ConvTShape{N: 1, C: 1, H: 1, W: 1, K: 1, KH: 2, KW: 2, Stride: 2, Pad: 1}
+	if tb.Validate() == nil {
+		t.Errorf("%+v (output %d×%d): Validate accepted it", tb, tb.OutH(), tb.OutW())
+	}
+	tg := ConvTShape{N: 1, C: 1, H: 64, W: 64, K: 1, KH: 4, KW: 4, Stride: 2, Pad: 1}
+	if err := tg.Validate(); err != nil || tg.OutH() != 128 || tg.OutW() != 128 {
+		t.Errorf("%+v: err %v, out %d×%d, want 128×128", tg, err, tg.OutH(), tg.OutW())
+	}
+}
+
+func TestConv2DMatchesNaive(t *testing.T) {
+	withSettings(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(1, 2))
+		for _, s := range convCases(rng) {
+			if err := s.Validate(); err != nil {
+				continue
+			}
+			oh, ow := s.OutH(), s.OutW()
+			x := randSlice(rng, s.N*s.C*s.H*s.W)
+			w := randSlice(rng, s.K*s.C*s.KH*s.KW)
+			b := randSlice(rng, s.K)
+			dy := randSlice(rng, s.N*s.K*oh*ow)
+
+			y := filled(len(dy), 7)
+			Conv2D(s, x, w, b, y)
+			assertClose(t, fmt.Sprintf("Conv2D %+v", s), y, naiveConv2D(s, x, w, b), 1e-5)
+			Conv2D(s, x, w, nil, y)
+			assertClose(t, fmt.Sprintf("Conv2D no bias %+v", s), y, naiveConv2D(s, x, w, nil), 1e-5)
+
+			dx := filled(len(x), 7)
+			Conv2DBackwardData(s, dy, w, dx)
+			assertClose(t, fmt.Sprintf("Conv2DBackwardData %+v", s), dx, naiveConv2DBackwardData(s, dy, w), 1e-5)
+
+			dw, db := filled(len(w), 7), filled(s.K, 7)
+			Conv2DBackwardFilter(s, x, dy, dw, db)
+			rdw, rdb := naiveConv2DBackwardFilter(s, x, dy)
+			assertClose(t, fmt.Sprintf("Conv2DBackwardFilter dw %+v", s), dw, rdw, 1e-5)
+			assertClose(t, fmt.Sprintf("Conv2DBackwardFilter db %+v", s), db, rdb, 1e-5)
+			dw2 := filled(len(w), 7)
+			Conv2DBackwardFilter(s, x, dy, dw2, nil)
+			assertClose(t, fmt.Sprintf("Conv2DBackwardFilter nil db %+v", s), dw2, rdw, 1e-5)
+		}
+	})
+}
+
+// convTCases are transposed-convolution shapes, including the decoder's k4 s2 p1.
+func convTCases(rng *rand.Rand) []ConvTShape {
+	cases := []ConvTShape{
+		{N: 2, C: 3, H: 4, W: 5, K: 2, KH: 4, KW: 4, Stride: 2, Pad: 1},
+		{N: 1, C: 4, H: 7, W: 3, K: 1, KH: 4, KW: 4, Stride: 2, Pad: 1},
+		{N: 2, C: 2, H: 5, W: 5, K: 3, KH: 3, KW: 3, Stride: 1, Pad: 1},
+		{N: 3, C: 3, H: 3, W: 6, K: 4, KH: 1, KW: 1, Stride: 1, Pad: 0},
+		{N: 1, C: 2, H: 3, W: 3, K: 2, KH: 3, KW: 3, Stride: 2, Pad: 0},
+		{N: 1, C: 2, H: 4, W: 2, K: 3, KH: 1, KW: 1, Stride: 2, Pad: 0},
+		{N: 1, C: 2, H: 3, W: 4, K: 2, KH: 3, KW: 3, Stride: 3, Pad: 1},
+	}
+	ks := []int{1, 3, 4}
+	for range 10 {
+		k := ks[rng.IntN(len(ks))]
+		s := ConvTShape{N: 1 + rng.IntN(3), C: 1 + rng.IntN(6), H: 1 + rng.IntN(9), W: 1 + rng.IntN(9),
+			K: 1 + rng.IntN(6), KH: k, KW: k, Stride: 1 + rng.IntN(2), Pad: rng.IntN(2)}
+		cases = append(cases, s)
+	}
+	return cases
+}
+
+func TestConvTranspose2DMatchesNaive(t *testing.T) {
+	withSettings(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(3, 4))
+		for _, s := range convTCases(rng) {
+			if err := s.Validate(); err != nil {
+				continue
+			}
+			oh, ow := s.OutH(), s.OutW()
+			x := randSlice(rng, s.N*s.C*s.H*s.W)
+			w := randSlice(rng, s.C*s.K*s.KH*s.KW)
+			b := randSlice(rng, s.K)
+			dy := randSlice(rng, s.N*s.K*oh*ow)
+
+			y := filled(len(dy), 7)
+			ConvTranspose2D(s, x, w, b, y)
+			assertClose(t, fmt.Sprintf("ConvTranspose2D %+v", s), y, naiveConvTranspose2D(s, x, w, b), 1e-5)
+			ConvTranspose2D(s, x, w, nil, y)
+			assertClose(t, fmt.Sprintf("ConvTranspose2D no bias %+v", s), y, naiveConvTranspose2D(s, x, w, nil), 1e-5)
+
+			dx := filled(len(x), 7)
+			ConvTranspose2DBackwardData(s, dy, w, dx)
+			assertClose(t, fmt.Sprintf("ConvTranspose2DBackwardData %+v", s), dx,
+				naiveConvTranspose2DBackwardData(s, dy, w), 1e-5)
+
+			dw, db := filled(len(w), 7), filled(s.K, 7)
+			ConvTranspose2DBackwardFilter(s, x, dy, dw, db)
+			rdw, rdb := naiveConvTranspose2DBackwardFilter(s, x, dy)
+			assertClose(t, fmt.Sprintf("ConvTranspose2DBackwardFilter dw %+v", s), dw, rdw, 1e-5)
+			assertClose(t, fmt.Sprintf("ConvTranspose2DBackwardFilter db %+v", s), db, rdb, 1e-5)
+		}
+	})
+}
+
+// TestConvTransposeIsAdjoint checks ⟨Conv2D(x; w), y⟩ = ⟨x, ConvTranspose2D(y; w)⟩ for the same weights.
+func TestConvTransposeIsAdjoint(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	shapes := []ConvShape{
+		{N: 2, C: 3, H: 8, W: 6, K: 4, KH: 4, KW: 4, Stride: 2, Pad: 1},
+		{N: 1, C: 2, H: 7, W: 9, K: 3, KH: 3, KW: 3, Stride: 1, Pad: 1},
+		{N: 2, C: 5, H: 4, W: 4, K: 2, KH: 1, KW: 1, Stride: 1, Pad: 0},
+		{N: 1, C: 2, H: 7, W: 7, K: 3, KH: 3, KW: 3, Stride: 2, Pad: 0},
+	}
+	for _, s := range shapes {
+		ts := ConvTShape{N: s.N, C: s.K, H: s.OutH(), W: s.OutW(), K: s.C, KH: s.KH, KW: s.KW, Stride: s.Stride, Pad: s.Pad}
+		if ts.OutH() != s.H || ts.OutW() != s.W {
+			t.Fatalf("%+v: transposed output %d×%d, want %d×%d", s, ts.OutH(), ts.OutW(), s.H, s.W)
+		}
+		x := randSlice(rng, s.N*s.C*s.H*s.W)
+		w := randSlice(rng, s.K*s.C*s.KH*s.KW)
+		y := randSlice(rng, s.N*s.K*s.OutH()*s.OutW())
+		cx := make([]float32, len(y))
+		Conv2D(s, x, w, nil, cx)
+		ty := make([]float32, len(x))
+		ConvTranspose2D(ts, y, w, nil, ty)
+		lhs, rhs, mag := 0.0, 0.0, 0.0
+		for i := range y {
+			lhs += float64(cx[i]) * float64(y[i])
+			mag += math.Abs(float64(cx[i]) * float64(y[i]))
+		}
+		for i := range x {
+			rhs += float64(x[i]) * float64(ty[i])
+		}
+		if math.Abs(lhs-rhs) > 1e-5*mag {
+			t.Errorf("%+v: ⟨conv x, y⟩ = %g, ⟨x, convT y⟩ = %g", s, lhs, rhs)
+		}
+	}
+}
+
+// weighted is L = Σ r⊙v in float64.
+func weighted(r, v []float32) float64 {
+	var s float64
+	for i := range v {
+		s += float64(r[i]) * float64(v[i])
+	}
+	return s
+}
+
+// checkFiniteDiff compares grad[i] with the central difference (L(p+h·e_i) − L(p−h·e_i))/2h at a few random
+// coordinates. The losses are linear in each argument, so a large h loses nothing to truncation and keeps
+// float32 rounding small relative to the difference.
+func checkFiniteDiff(t *testing.T, what string, rng *rand.Rand, p, grad []float32, loss func() float64) {
+	t.Helper()
+	const h = 0.5
+	for range 12 {
+		i := rng.IntN(len(p))
+		old := p[i]
+		p[i] = old + h
+		lp := loss()
+		p[i] = old - h
+		lm := loss()
+		p[i] = old
+		fd := (lp - lm) / (2 * h)
+		if math.Abs(fd-float64(grad[i])) > 1e-4*(1+math.Abs(fd)) {
+			t.Errorf("%s: ∂L/∂p[%d] = %g, finite difference %g", what, i, grad[i], fd)
+		}
+	}
+}
+
+func TestConvGradientsFiniteDifference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	shapes := []ConvShape{
+		{N: 2, C: 3, H: 9, W: 7, K: 4, KH: 3, KW: 3, Stride: 1, Pad: 1},
+		{N: 2, C: 2, H: 8, W: 10, K: 3, KH: 4, KW: 4, Stride: 2, Pad: 1},
+		{N: 3, C: 4, H: 5, W: 6, K: 2, KH: 1, KW: 1, Stride: 1, Pad: 0},
+	}
+	for _, s := range shapes {
+		x := randSlice(rng, s.N*s.C*s.H*s.W)
+		w := randSlice(rng, s.K*s.C*s.KH*s.KW)
+		b := randSlice(rng, s.K)
+		r := randSlice(rng, s.N*s.K*s.OutH()*s.OutW())
+		y := make([]float32, len(r))
+		loss := func() float64 { Conv2D(s, x, w, b, y); return weighted(r, y) }
+		dx := make([]float32, len(x))
+		dw := make([]float32, len(w))
+		db := make([]float32, len(b))
+		Conv2DBackwardData(s, r, w, dx)
+		Conv2DBackwardFilter(s, x, r, dw, db)
+		name := fmt.Sprintf("Conv2D %+v", s)
+		checkFiniteDiff(t, name+" x", rng, x, dx, loss)
+		checkFiniteDiff(t, name+" w", rng, w, dw, loss)
+		checkFiniteDiff(t, name+" b", rng, b, db, loss)
+	}
+	tshapes := []ConvTShape{
+		{N: 2, C: 3, H: 4, W: 5, K: 2, KH: 4, KW: 4, Stride: 2, Pad: 1},
+		{N: 1, C: 2, H: 6, W: 4, K: 3, KH: 3, KW: 3, Stride: 1, Pad: 1},
+	}
+	for _, s := range tshapes {
+		x := randSlice(rng, s.N*s.C*s.H*s.W)
+		w := randSlice(rng, s.C*s.K*s.KH*s.KW)
+		b := randSlice(rng, s.K)
+		r := randSlice(rng, s.N*s.K*s.OutH()*s.OutW())
+		y := make([]float32, len(r))
+		loss := func() float64 { ConvTranspose2D(s, x, w, b, y); return weighted(r, y) }
+		dx := make([]float32, len(x))
+		dw := make([]float32, len(w))
+		db := make([]float32, len(b))
+		ConvTranspose2DBackwardData(s, r, w, dx)
+		ConvTranspose2DBackwardFilter(s, x, r, dw, db)
+		name := fmt.Sprintf("ConvTranspose2D %+v", s)
+		checkFiniteDiff(t, name+" x", rng, x, dx, loss)
+		checkFiniteDiff(t, name+" w", rng, w, dw, loss)
+		checkFiniteDiff(t, name+" b", rng, b, db, loss)
+	}
+}
+
+func TestConvPanicsOnShortSlices(t *testing.T) {
+	s := ConvShape{N: 1, C: 2, H: 4, W: 4, K: 3, KH: 3, KW: 3, Stride: 1, Pad: 1}
+	x, w, y := make([]float32, 32), make([]float32, 54), make([]float32, 48)
+	mustPanic(t, "short y", func() { Conv2D(s, x, w, nil, y[:47]) })
+	mustPanic(t, "short w", func() { Conv2D(s, x, w[:53], nil, y) })
+	mustPanic(t, "short b", func() { Conv2D(s, x, w, make([]float32, 2), y) })
+	mustPanic(t, "bad shape", func() { Conv2D(ConvShape{}, x, w, nil, y) })
+	mustPanic(t, "short dx", func() { Conv2DBackwardData(s, y, w, x[:31]) })
+	mustPanic(t, "short dw", func() { Conv2DBackwardFilter(s, x, y, w[:50], nil) })
+}
+
+func mustPanic(t *testing.T, what string, f func()) {
+	t.Helper()
+	defer func() {
+		if recover() == nil {
+			t.Errorf("%s: no panic", what)
+		}
+	}()
+	f()
+}
