@@ -1,19 +1,321 @@
 package kernels
 
-import (
-	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/gonum"
+import "fmt"
+
+// Tile and block sizes of Sgemm. The micro-kernel computes an sgemmMR×sgemmNR tile of C from a packed
+// sgemmMR-row panel of op(A) and a packed sgemmNR-column panel of op(B), both kc long.
+const (
+	sgemmMR = 14 // rows of a C tile (14 rows × 2 zmm = 28 of the 32 AVX-512 registers)
+	sgemmNR = 32 // columns of a C tile (two 16-float vectors)
+
+	// sgemmKC is the largest k block: the packed A panel (sgemmMR×KC) stays in L1 while it meets every
+	// B panel of the block, and the packed B block (KC×NC) stays in L2.
+	sgemmKC = 384
+	// sgemmBBlockFloats bounds the packed B block (KC×NC floats) so that it fits in this CPU's
+	// per-core L2 (1 MiB here) beside the streams of A and C.
+	sgemmBBlockFloats = 128 * 1024
+	// sgemmARowStride is the row stride, in floats, of an A panel packed row by row (the AVX-512 path
+	// with A not transposed). It is ≥ sgemmKC and 16 times an odd number, so the 14 rows of a panel fall
+	// in different L1 sets. sgemm_amd64.s hard-codes it (AST = 4·sgemmARowStride bytes).
+	sgemmARowStride = 400
+
+	// sgemmParallelMin is the smallest padded m·n·k worth splitting across goroutines.
+	sgemmParallelMin = 1 << 20
+	// sgemmPackCost weighs one packed element against one multiply-add when choosing how to split.
+	sgemmPackCost = 8
 )
 
-// Sgemm computes C = alpha·op(A)·op(B) + beta·C for row-major matrices, where op(X) is X or Xᵀ.
-// op(A) is m×k, op(B) is k×n and C is m×n; lda, ldb, ldc are the row strides.
+// Sgemm computes C = alpha·op(A)·op(B) + beta·C for row-major float32 matrices, where op(X) is X, or Xᵀ
+// when the matching trans flag is set.
+//
+// op(A) is m×k, op(B) is k×n and C is m×n. lda, ldb and ldc are the row strides of the stored arrays:
+// A is stored m×k (lda ≥ k) or, transposed, k×m (lda ≥ m); B is stored k×n (ldb ≥ n) or n×k (ldb ≥ k);
+// C is m×n (ldc ≥ n). When beta is 0, C is only written, so NaN or Inf already in C does not leak into
+// the result. Sgemm panics when a dimension is negative, a stride is too small or a slice is too short.
+//
+// Large products run on up to Threads() goroutines. On amd64 CPUs with AVX-512 the inner loops are
+// assembly; elsewhere (or with BRAINVQ_NOASM=1) a blocked pure-Go kernel computes the same thing.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	ta, tb := blas.NoTrans, blas.NoTrans
-	if transA {
-		ta = blas.Trans
+	g := gemmArgs{transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta,
+		a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc}
+	g.check()
+	if m == 0 || n == 0 {
+		return
 	}
-	if transB {
-		tb = blas.Trans
+	if k == 0 || alpha == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return
 	}
-	gonum.Implementation{}.Sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	if w := g.workers(Threads()); w > 1 {
+		runParallel(g, w)
+		return
+	}
+	g.serial()
+}
+
+// gemmArgs carries one Sgemm call (or a part of it, after splitting across workers).
+type gemmArgs struct {
+	transA, transB bool
+	m, n, k        int
+	alpha, beta    float32
+	a              []float32
+	lda            int
+	b              []float32
+	ldb            int
+	c              []float32
+	ldc            int
+}
+
+// check panics with a description of the first invalid argument.
+func (g *gemmArgs) check() {
+	if g.m < 0 || g.n < 0 || g.k < 0 {
+		panic(fmt.Sprintf("kernels: Sgemm: negative dimension m=%d n=%d k=%d", g.m, g.n, g.k))
+	}
+	ar, ac := g.m, g.k // stored shape of A
+	if g.transA {
+		ar, ac = g.k, g.m
+	}
+	br, bc := g.k, g.n // stored shape of B
+	if g.transB {
+		br, bc = g.n, g.k
+	}
+	checkMatrix("A", ar, ac, g.a, g.lda)
+	checkMatrix("B", br, bc, g.b, g.ldb)
+	checkMatrix("C", g.m, g.n, g.c, g.ldc)
+}
+
+// checkMatrix panics unless x can hold a rows×cols row-major matrix with row stride ld.
+func checkMatrix(name string, rows, cols int, x []float32, ld int) {
+	if ld < max(1, cols) {
+		panic(fmt.Sprintf("kernels: Sgemm: ld%s = %d, want ≥ %d", name, ld, max(1, cols)))
+	}
+	if rows > 0 && cols > 0 && len(x) < (rows-1)*ld+cols {
+		panic(fmt.Sprintf("kernels: Sgemm: len(%s) = %d, want ≥ %d for %d×%d with stride %d",
+			name, len(x), (rows-1)*ld+cols, rows, cols, ld))
+	}
+}
+
+// scaleC sets C = beta·C; with beta 0 it writes zeros without reading C.
+func scaleC(m, n int, beta float32, c []float32, ldc int) {
+	if beta == 1 {
+		return
+	}
+	for i := range m {
+		row := c[i*ldc : i*ldc+n]
+		if beta == 0 {
+			clear(row)
+			continue
+		}
+		for j := range row {
+			row[j] *= beta
+		}
+	}
+}
+
+// ceilDiv returns ⌈x/y⌉ for x ≥ 0, y > 0.
+func ceilDiv(x, y int) int { return (x + y - 1) / y }
+
+// roundUp rounds x ≥ 0 up to a multiple of y > 0.
+func roundUp(x, y int) int { return ceilDiv(x, y) * y }
+
+// gemmBlocks returns the k block length and the n block length for a problem, both balanced so that the
+// last block is not much shorter than the others.
+func gemmBlocks(n, k int) (kc, nc int) {
+	kc = ceilDiv(k, ceilDiv(k, sgemmKC))
+	ncMax := max(sgemmNR, sgemmBBlockFloats/kc/sgemmNR*sgemmNR)
+	nc = roundUp(ceilDiv(n, ceilDiv(n, ncMax)), sgemmNR)
+	return kc, nc
+}
+
+// workers returns how many goroutines the product is worth: 1 for small ones, else up to max.
+func (g *gemmArgs) workers(max int) int {
+	tm, tn := ceilDiv(g.m, sgemmMR), ceilDiv(g.n, sgemmNR) // tiles along m and n
+	if max <= 1 || tm*sgemmMR*tn*sgemmNR*g.k < sgemmParallelMin || (tm == 1 && tn == 1) {
+		return 1
+	}
+	return max
+}
+
+// runParallel splits the product across up to workers goroutines, along m or n, whichever costs less
+// in padded multiply-adds and packing, and runs the parts. (g is passed by value so that the serial
+// path's gemmArgs stays on the stack.)
+func runParallel(g gemmArgs, workers int) {
+	tm, tn := ceilDiv(g.m, sgemmMR), ceilDiv(g.n, sgemmNR) // tiles along m and n
+	_, nc := gemmBlocks(g.n, g.k)
+	// Cost of the busiest worker when splitting m: its rows of tiles, all of B packed, its A packed
+	// once per n block.
+	wm := min(workers, tm)
+	rowsM := ceilDiv(tm, wm) * sgemmMR
+	costM := rowsM*tn*sgemmNR*g.k + sgemmPackCost*(g.k*g.n+rowsM*g.k*ceilDiv(g.n, nc))
+	wn := min(workers, tn)
+	colsN := ceilDiv(tn, wn) * sgemmNR
+	costN := tm*sgemmMR*colsN*g.k + sgemmPackCost*(g.k*colsN+tm*sgemmMR*g.k*ceilDiv(colsN, nc))
+	if costM <= costN {
+		parallelForWorkers(tm, wm, func(lo, hi int) {
+			s := g
+			i0, i1 := lo*sgemmMR, min(hi*sgemmMR, g.m)
+			s.m = i1 - i0
+			if g.transA {
+				s.a = g.a[i0:]
+			} else {
+				s.a = g.a[i0*g.lda:]
+			}
+			s.c = g.c[i0*g.ldc:]
+			s.serial()
+		})
+		return
+	}
+	parallelForWorkers(tn, wn, func(lo, hi int) {
+		s := g
+		j0, j1 := lo*sgemmNR, min(hi*sgemmNR, g.n)
+		s.n = j1 - j0
+		if g.transB {
+			s.b = g.b[j0*g.ldb:]
+		} else {
+			s.b = g.b[j0:]
+		}
+		s.c = g.c[j0:]
+		s.serial()
+	})
+}
+
+// Pools of packing buffers: one A panel and one B block per running worker.
+var sgemmAPool, sgemmBPool floatPool
+
+// serial computes the whole (sub)problem on the calling goroutine. Loop order: n blocks (jc), k blocks
+// (pc, B block packed once), 14-row panels of A (ir, packed once per B block), 32-column panels of the
+// B block (jr, the micro-kernel).
+func (g *gemmArgs) serial() {
+	kc, nc := gemmBlocks(g.n, g.k)
+	abuf := sgemmAPool.get(sgemmMR * sgemmARowStride)
+	bbuf := sgemmBPool.get(kc * nc)
+	defer sgemmAPool.put(abuf)
+	defer sgemmBPool.put(bbuf)
+	ap, bp := abuf.data, bbuf.data
+
+	for jc := 0; jc < g.n; jc += nc {
+		ncur := min(nc, g.n-jc)
+		for pc := 0; pc < g.k; pc += kc {
+			kcur := min(kc, g.k-pc)
+			g.packB(bp, pc, kcur, jc, ncur)
+			beta := g.beta
+			if pc > 0 {
+				beta = 1
+			}
+			for ir := 0; ir < g.m; ir += sgemmMR {
+				mr := min(sgemmMR, g.m-ir)
+				g.panelA(ap, ir, mr, pc, kcur, jc, ncur, bp, beta)
+			}
+		}
+	}
+}
+
+// packBGo packs the kc×nc block of op(B) at (p0, j0) into dst as ⌈nc/32⌉ panels of kc×32 floats
+// (panel q holds columns j0+32q … j0+32q+31, row-major), zero-padding the columns past nc.
+func (g *gemmArgs) packBGo(dst []float32, p0, kc, j0, nc int) {
+	for q := 0; q*sgemmNR < nc; q++ {
+		nr := min(sgemmNR, nc-q*sgemmNR)
+		panel := dst[q*kc*sgemmNR : (q+1)*kc*sgemmNR]
+		jq := j0 + q*sgemmNR
+		if g.transB {
+			// op(B)[p][j] = b[j*ldb+p]: walk each stored row (one output column) contiguously.
+			for j := range nr {
+				src := g.b[(jq+j)*g.ldb+p0:]
+				src = src[:kc]
+				for p, v := range src {
+					panel[p*sgemmNR+j] = v
+				}
+			}
+			if nr < sgemmNR {
+				for p := range kc {
+					clear(panel[p*sgemmNR+nr : (p+1)*sgemmNR])
+				}
+			}
+			continue
+		}
+		for p := range kc {
+			row := panel[p*sgemmNR : (p+1)*sgemmNR]
+			copy(row, g.b[(p0+p)*g.ldb+jq:(p0+p)*g.ldb+jq+nr])
+			clear(row[nr:])
+		}
+	}
+}
+
+// packAGo packs rows i0 … i0+mr−1 and columns p0 … p0+kc−1 of op(A) k-major into dst:
+// dst[p*14+i] = op(A)[i0+i][p0+p], zero for i ≥ mr.
+func (g *gemmArgs) packAGo(dst []float32, i0, mr, p0, kc int) {
+	dst = dst[:kc*sgemmMR]
+	if mr < sgemmMR {
+		clear(dst)
+	}
+	if g.transA {
+		for p := range kc {
+			src := g.a[(p0+p)*g.lda+i0:]
+			copy(dst[p*sgemmMR:p*sgemmMR+mr], src[:mr])
+		}
+		return
+	}
+	for i := range mr {
+		src := g.a[(i0+i)*g.lda+p0:]
+		src = src[:kc]
+		for p, v := range src {
+			dst[p*sgemmMR+i] = v
+		}
+	}
+}
+
+// panelGo is the portable path for one 14-row panel of A against the packed B block: pack the panel,
+// then run the pure-Go micro-kernel on every 32-column panel.
+func (g *gemmArgs) panelGo(ap []float32, i0, mr, p0, kc, j0, nc int, bp []float32, beta float32) {
+	g.packAGo(ap, i0, mr, p0, kc)
+	for q := 0; q*sgemmNR < nc; q++ {
+		nr := min(sgemmNR, nc-q*sgemmNR)
+		off := i0*g.ldc + j0 + q*sgemmNR
+		kernelGo(kc, ap, bp[q*kc*sgemmNR:(q+1)*kc*sgemmNR], g.c[off:], g.ldc, g.alpha, beta, mr, nr)
+	}
+}
+
+// kernelGo computes the mr×nr corner of one tile, T = Σ_p ap[p*14+i]·bp[p*32+j], and writes
+// C = alpha·T + beta·C (C not read when beta is 0). The packed panels are zero-padded, so it works on
+// 2×4 register blocks that may reach into the padding.
+func kernelGo(kc int, ap, bp, c []float32, ldc int, alpha, beta float32, mr, nr int) {
+	var acc [sgemmMR * sgemmNR]float32
+	ap, bp = ap[:kc*sgemmMR], bp[:kc*sgemmNR]
+	for i0 := 0; i0 < mr; i0 += 2 {
+		for j0 := 0; j0 < nr; j0 += 4 {
+			var c00, c01, c02, c03, c10, c11, c12, c13 float32
+			pa, pb := ap[i0:], bp[j0:]
+			for p := range kc {
+				a := pa[p*sgemmMR : p*sgemmMR+2 : p*sgemmMR+2]
+				b := pb[p*sgemmNR : p*sgemmNR+4 : p*sgemmNR+4]
+				a0, a1 := a[0], a[1]
+				b0, b1, b2, b3 := b[0], b[1], b[2], b[3]
+				c00 += a0 * b0
+				c01 += a0 * b1
+				c02 += a0 * b2
+				c03 += a0 * b3
+				c10 += a1 * b0
+				c11 += a1 * b1
+				c12 += a1 * b2
+				c13 += a1 * b3
+			}
+			r0 := acc[i0*sgemmNR+j0 : i0*sgemmNR+j0+4 : i0*sgemmNR+j0+4]
+			r0[0], r0[1], r0[2], r0[3] = c00, c01, c02, c03
+			r1 := acc[(i0+1)*sgemmNR+j0 : (i0+1)*sgemmNR+j0+4 : (i0+1)*sgemmNR+j0+4]
+			r1[0], r1[1], r1[2], r1[3] = c10, c11, c12, c13
+		}
+	}
+	for i := range mr {
+		row := c[i*ldc : i*ldc+nr]
+		t := acc[i*sgemmNR : i*sgemmNR+nr]
+		if beta == 0 {
+			for j, v := range t {
+				row[j] = alpha * v
+			}
+			continue
+		}
+		for j, v := range t {
+			row[j] = alpha*v + beta*row[j]
+		}
+	}
 }
