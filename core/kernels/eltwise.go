@@ -1,0 +1,74 @@
+package kernels
+
+import "fmt"
+
+// eltwiseGrain is the smallest number of elements worth handing to another goroutine.
+const eltwiseGrain = 1 << 15
+
+// eltwiseFor runs fn over [0, n) split across workers when n is large enough to pay for the goroutines.
+func eltwiseFor(n int, fn func(lo, hi int)) {
+	if n < 2*eltwiseGrain {
+		fn(0, n)
+		return
+	}
+	chunks := min(convWorkers(), n/eltwiseGrain)
+	convFor(chunks, func(_, lo, hi int) { fn(lo*n/chunks, hi*n/chunks) })
+}
+
+// ReLU writes dst[i] = max(src[i], 0) for i < len(dst); NaN stays NaN. dst and src may be the same slice.
+func ReLU(dst, src []float32) {
+	if len(src) < len(dst) {
+		panic(fmt.Errorf("kernels.ReLU: src has %d elements, dst %d", len(src), len(dst)))
+	}
+	eltwiseFor(len(dst), func(lo, hi int) {
+		d, s := dst[lo:hi], src[lo:hi]
+		for i, v := range s {
+			if v < 0 {
+				v = 0
+			}
+			d[i] = v
+		}
+	})
+}
+
+// ReLUBackward writes dx[i] = dy[i] where y[i] > 0 and 0 elsewhere, for i < len(dx), y being ReLU's output
+// (or its input: the sign test is the same). dx may alias dy.
+func ReLUBackward(dx, dy, y []float32) {
+	if len(dy) < len(dx) || len(y) < len(dx) {
+		panic(fmt.Errorf("kernels.ReLUBackward: dx has %d elements, dy %d, y %d", len(dx), len(dy), len(y)))
+	}
+	eltwiseFor(len(dx), func(lo, hi int) {
+		d, g, v := dx[lo:hi], dy[lo:hi], y[lo:hi]
+		for i := range d {
+			if v[i] > 0 {
+				d[i] = g[i]
+			} else {
+				d[i] = 0
+			}
+		}
+	})
+}
+
+// AddBias adds b[c] to every element of channel c of y [N,C,HW] (NCHW with HW = H·W).
+func AddBias(y, b []float32, n, c, hw int) {
+	if n < 0 || c < 0 || hw < 0 || len(y) < n*c*hw || len(b) < c {
+		panic(fmt.Errorf("kernels.AddBias: n=%d c=%d hw=%d with len(y)=%d len(b)=%d", n, c, hw, len(y), len(b)))
+	}
+	rows := n * c
+	tasks := 1
+	if n*c*hw >= 2*eltwiseGrain {
+		tasks = rows
+	}
+	convFor(tasks, func(_, lo, hi int) {
+		if tasks == 1 {
+			lo, hi = 0, rows
+		}
+		for r := lo; r < hi; r++ {
+			br := b[r%c]
+			row := y[r*hw : (r+1)*hw]
+			for i := range row {
+				row[i] += br
+			}
+		}
+	})
+}

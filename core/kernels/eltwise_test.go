@@ -1,0 +1,78 @@
+package kernels
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+func TestReLU(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	for _, n := range []int{0, 1, 17, 3*eltwiseGrain + 5} {
+		src := randSlice(rng, n)
+		if n > 3 {
+			src[3] = float32(math.NaN())
+		}
+		dst := filled(n, 7)
+		ReLU(dst, src)
+		for i, v := range src {
+			want := v
+			if v < 0 {
+				want = 0
+			}
+			if dst[i] != want && !(math.IsNaN(float64(v)) && math.IsNaN(float64(dst[i]))) {
+				t.Fatalf("n=%d: ReLU(%g) = %g", n, v, dst[i])
+			}
+		}
+		// In place.
+		ReLU(src, src)
+		for i := range src {
+			if src[i] != dst[i] && !math.IsNaN(float64(src[i])) {
+				t.Fatalf("n=%d: in-place ReLU differs at %d", n, i)
+			}
+		}
+	}
+	mustPanic(t, "short src", func() { ReLU(make([]float32, 3), make([]float32, 2)) })
+}
+
+func TestReLUBackward(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 24))
+	for _, n := range []int{0, 5, 3*eltwiseGrain + 1} {
+		y := randSlice(rng, n)
+		for i := range y {
+			if y[i] < 0 && i%2 == 0 {
+				y[i] = 0 // ReLU outputs: zero or positive
+			}
+		}
+		dy := randSlice(rng, n)
+		dx := filled(n, 7)
+		ReLUBackward(dx, dy, y)
+		for i := range y {
+			want := float32(0)
+			if y[i] > 0 {
+				want = dy[i]
+			}
+			if dx[i] != want {
+				t.Fatalf("n=%d: dx[%d] = %g, want %g (y %g, dy %g)", n, i, dx[i], want, y[i], dy[i])
+			}
+		}
+	}
+	mustPanic(t, "short y", func() { ReLUBackward(make([]float32, 3), make([]float32, 3), make([]float32, 2)) })
+}
+
+func TestAddBias(t *testing.T) {
+	rng := rand.New(rand.NewPCG(25, 26))
+	for _, c := range []struct{ n, c, hw int }{{1, 1, 1}, {2, 3, 5}, {3, 8, 4096}} {
+		y := randSlice(rng, c.n*c.c*c.hw)
+		b := randSlice(rng, c.c)
+		orig := append([]float32(nil), y...)
+		AddBias(y, b, c.n, c.c, c.hw)
+		for i := range y {
+			ch := (i / c.hw) % c.c
+			if y[i] != orig[i]+b[ch] {
+				t.Fatalf("%+v: y[%d] = %g, want %g", c, i, y[i], orig[i]+b[ch])
+			}
+		}
+	}
+	mustPanic(t, "short b", func() { AddBias(make([]float32, 6), make([]float32, 1), 1, 2, 3) })
+}
