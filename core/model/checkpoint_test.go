@@ -1,0 +1,180 @@
+package model
+
+import (
+	"bytes"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/brainvq/brainvq/core/atomicfile"
+)
+
+func smallCheckpoint(t *testing.T, seed uint64) *Checkpoint {
+	cfg, err := NewConfig("seed", 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Checkpoint{
+		Model:    &Model{Config: cfg, Weights: InitWeights(cfg, seed), Pre: Preprocess{Mean: 0.12, Variance: 0.03}},
+		Epoch:    3,
+		Step:     42,
+		TestSSIM: math.NaN(),
+		State:    map[string]*Tensor{"adam.m/x": {Shape: []int{2, 3}, Data: []float32{1, 2, 3, 4, 5, 6}}},
+		Info:     []byte(`{"note":"hi"}`),
+	}
+}
+
+func TestCheckpointRoundTrip(t *testing.T) {
+	ck := smallCheckpoint(t, 1)
+	ck.TestSSIM = 0.931
+	var buf bytes.Buffer
+	if _, err := ck.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadCheckpoint(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Epoch != 3 || got.Step != 42 || got.TestSSIM != 0.931 || got.Model.Pre != ck.Model.Pre || got.Model.Config != ck.Model.Config {
+		t.Errorf("header fields: got %+v", got)
+	}
+	if string(got.Info) != `{"note":"hi"}` {
+		t.Errorf("info %s", got.Info)
+	}
+	for name, w := range ck.Model.Weights {
+		g := got.Model.Weights[name]
+		if g == nil || !sameShape(g.Shape, w.Shape) {
+			t.Fatalf("%s: missing or misshaped", name)
+		}
+		for i := range w.Data {
+			if math.Float32bits(w.Data[i]) != math.Float32bits(g.Data[i]) {
+				t.Fatalf("%s[%d]: %g != %g", name, i, g.Data[i], w.Data[i])
+			}
+		}
+	}
+	if s := got.State["adam.m/x"]; s == nil || s.Data[5] != 6 {
+		t.Errorf("state tensor lost: %+v", s)
+	}
+	// A NaN test SSIM (not measured) stays NaN.
+	ck2 := smallCheckpoint(t, 1)
+	buf.Reset()
+	ck2.WriteTo(&buf)
+	got2, err := ReadCheckpoint(&buf)
+	if err != nil || !math.IsNaN(got2.TestSSIM) {
+		t.Errorf("unmeasured SSIM came back as %g (%v)", got2.TestSSIM, err)
+	}
+}
+
+func TestCheckpointCorruption(t *testing.T) {
+	var buf bytes.Buffer
+	if _, err := smallCheckpoint(t, 2).WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	full := buf.Bytes()
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"empty", nil, "too short"},
+		{"not a checkpoint", []byte("PNG\x89 something else entirely"), "bad magic"},
+		{"truncated header", full[:20], "truncated"},
+		{"truncated tensors", full[:len(full)/2], "truncated"},
+		{"missing checksum", full[:len(full)-2], "checksum"},
+		{"flipped byte", flip(full, len(full)-100), "checksum"},
+	} {
+		_, err := ReadCheckpoint(bytes.NewReader(tc.data))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want one mentioning %q", tc.name, err, tc.want)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "bad.bvq")
+	os.WriteFile(path, full[:100], 0o644)
+	if _, err := LoadCheckpoint(path); err == nil || !strings.Contains(err.Error(), path) {
+		t.Errorf("LoadCheckpoint error %v should name the file", err)
+	}
+}
+
+func flip(b []byte, i int) []byte {
+	c := append([]byte(nil), b...)
+	c[i] ^= 0x40
+	return c
+}
+
+// TestCrashBeforeRenameKeepsOldCheckpoint kills a child process between writing the temp file and renaming it,
+// then checks the old checkpoint is intact and loadable.
+func TestCrashBeforeRenameKeepsOldCheckpoint(t *testing.T) {
+	if path := os.Getenv("BRAINVQ_CRASH_SAVE"); path != "" {
+		atomicfile.BeforeRename = func(string) { os.Exit(3) }
+		smallCheckpoint(t, 99).Save(path)
+		t.Fatal("unreachable: the save should have crashed")
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "model.bvq")
+	old := smallCheckpoint(t, 5)
+	if err := old.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashBeforeRenameKeepsOldCheckpoint$")
+	cmd.Env = append(os.Environ(), "BRAINVQ_CRASH_SAVE="+path)
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 3 {
+		t.Fatalf("child should have crashed with status 3, got %v", err)
+	}
+	got, err := LoadCheckpoint(path)
+	if err != nil {
+		t.Fatalf("old checkpoint unreadable after crash: %v", err)
+	}
+	w0 := old.Model.Weights["enc.conv1.weight"].Data
+	if got.Model.Weights["enc.conv1.weight"].Data[0] != w0[0] {
+		t.Fatal("checkpoint changed: the crashed save reached it")
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 2 {
+		t.Errorf("expected the old checkpoint and the crashed save's temp file, found %d entries", len(entries))
+	}
+}
+
+func TestSaveErrorLeavesNothing(t *testing.T) {
+	dir := t.TempDir()
+	ck := smallCheckpoint(t, 6)
+	delete(ck.Model.Weights, "enc.conv1.bias")
+	path := filepath.Join(dir, "x.bvq")
+	if err := ck.Save(path); err == nil {
+		t.Fatal("incomplete weights: want an error")
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("failed save left %d files", len(entries))
+	}
+}
+
+func TestConfigAndWeights(t *testing.T) {
+	for _, p := range Presets() {
+		cfg, err := NewConfig(p, 256)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := InitWeights(cfg, 1).Check(cfg); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+	cfg, _ := NewConfig("residual", 256)
+	shapes := cfg.ParamShapes()
+	for name, want := range map[string][]int{
+		"enc.conv1.weight": {64, 1, 4, 4}, "enc.res1.conv2.weight": {128, 32, 1, 1}, "vq.codebook": {512, 64},
+		"dec.deconv1.weight": {128, 64, 4, 4}, "dec.deconv2.weight": {64, 1, 4, 4}, "dec.deconv2.bias": {1},
+	} {
+		if !sameShape(shapes[name], want) {
+			t.Errorf("%s: shape %v, want %v (docs/model.md)", name, shapes[name], want)
+		}
+	}
+	if _, err := NewConfig("huge", 256); err == nil {
+		t.Error("unknown preset: want an error")
+	}
+	if _, err := NewConfig("seed", 30); err == nil {
+		t.Error("size not a multiple of 4: want an error")
+	}
+}

@@ -1,0 +1,170 @@
+package nn
+
+import (
+	"fmt"
+	"hash"
+	"runtime"
+	"sync"
+
+	"github.com/chewxy/hm"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// MSE is the scalar scale·mean((a−b)²) over all elements of two same-shaped tensors. Gradients flow to a when
+// diffA and to b when diffB; a side without gradient acts as sg(·), the stop-gradient of the VQ-VAE losses.
+func MSE(a, b *G.Node, scale float32, diffA, diffB bool) (*G.Node, error) {
+	if !a.Shape().Eq(b.Shape()) {
+		return nil, fmt.Errorf("mse: shapes %v and %v differ", a.Shape(), b.Shape())
+	}
+	if err := checkF32(a, "mse input"); err != nil {
+		return nil, err
+	}
+	return G.ApplyOp(&mseOp{opBase: newBase(), shape: a.Shape().Clone(), scale: scale, diff: [2]bool{diffA, diffB}}, a, b)
+}
+
+type mseOp struct {
+	opBase
+	shape tensor.Shape
+	scale float32
+	diff  [2]bool
+}
+
+func (op *mseOp) Arity() int { return 2 }
+func (op *mseOp) Type() hm.Type {
+	t := G.TensorType{Dims: op.shape.Dims(), Of: hm.TypeVariable('a')}
+	return hm.NewFnType(t, t, hm.TypeVariable('a'))
+}
+func (op *mseOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return tensor.ScalarShape(), nil }
+func (op *mseOp) String() string {
+	return fmt.Sprintf("MSE%v×%g%v#%d", op.shape, op.scale, op.diff, op.id)
+}
+func (op *mseOp) WriteHash(h hash.Hash) { writeHash(h, op) }
+func (op *mseOp) Hashcode() uint32      { return hashOf(op) }
+func (op *mseOp) DiffWRT(int) []bool    { return op.diff[:] }
+func (op *mseOp) Do(in ...G.Value) (G.Value, error) {
+	a, b := f32(in[0]), f32(in[1])
+	var s float64
+	for _, p := range parallelSums(len(a), func(lo, hi int) float64 {
+		var t float64
+		for i := lo; i < hi; i++ {
+			d := float64(a[i] - b[i])
+			t += d * d
+		}
+		return t
+	}) {
+		s += p
+	}
+	return G.NewF32(op.scale * float32(s/float64(len(a)))), nil
+}
+func (op *mseOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
+	res := make(G.Nodes, 2)
+	for i, sign := range []float32{1, -1} {
+		if !op.diff[i] {
+			continue
+		}
+		d, err := G.ApplyOp(&mseGradOp{opBase: newBase(), m: op, sign: sign}, in[0], in[1], grad)
+		if err != nil {
+			return nil, err
+		}
+		res[i] = d
+	}
+	return res, nil
+}
+
+// mseGradOp: (a, b, g) → sign·g·scale·2(a−b)/n.
+type mseGradOp struct {
+	opBase
+	m    *mseOp
+	sign float32
+}
+
+func (op *mseGradOp) Arity() int { return 3 }
+func (op *mseGradOp) Type() hm.Type {
+	t := G.TensorType{Dims: op.m.shape.Dims(), Of: hm.TypeVariable('a')}
+	return hm.NewFnType(t, t, hm.TypeVariable('a'), t)
+}
+func (op *mseGradOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return op.m.shape, nil }
+func (op *mseGradOp) String() string                                 { return fmt.Sprintf("dMSE(%v)%+g#%d", op.m, op.sign, op.id) }
+func (op *mseGradOp) WriteHash(h hash.Hash)                          { writeHash(h, op) }
+func (op *mseGradOp) Hashcode() uint32                               { return hashOf(op) }
+func (op *mseGradOp) DiffWRT(int) []bool                             { return []bool{false, false, false} }
+func (op *mseGradOp) SymDiff(G.Nodes, *G.Node, *G.Node) (G.Nodes, error) {
+	return nil, fmt.Errorf("%v is not differentiable", op)
+}
+func (op *mseGradOp) Do(in ...G.Value) (G.Value, error) {
+	return op.UsePreallocDo(newDense(op.m.shape), in...)
+}
+func (op *mseGradOp) UsePreallocDo(pre G.Value, in ...G.Value) (G.Value, error) {
+	a, b, out := f32(in[0]), f32(in[1]), f32(pre)
+	g, ok := in[2].Data().(float32)
+	if !ok {
+		return nil, fmt.Errorf("%v: gradient is %T, want a float32 scalar", op, in[2].Data())
+	}
+	c := op.sign * g * op.m.scale * 2 / float32(len(a))
+	parallelSums(len(a), func(lo, hi int) float64 {
+		for i := lo; i < hi; i++ {
+			out[i] = c * (a[i] - b[i])
+		}
+		return 0
+	})
+	return pre, nil
+}
+
+// StraightThrough returns z_q in the forward pass and hands the incoming gradient to z_e unchanged:
+// the value of z_e + sg(z_q − z_e) and its gradient, in one op.
+func StraightThrough(ze, zq *G.Node) (*G.Node, error) {
+	if !ze.Shape().Eq(zq.Shape()) {
+		return nil, fmt.Errorf("straight-through: shapes %v and %v differ", ze.Shape(), zq.Shape())
+	}
+	return G.ApplyOp(&straightOp{opBase: newBase(), shape: ze.Shape().Clone()}, ze, zq)
+}
+
+type straightOp struct {
+	opBase
+	shape tensor.Shape
+}
+
+func (op *straightOp) Arity() int { return 2 }
+func (op *straightOp) Type() hm.Type {
+	a := hm.TypeVariable('a')
+	return hm.NewFnType(a, a, a)
+}
+func (op *straightOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return op.shape, nil }
+func (op *straightOp) String() string                                 { return fmt.Sprintf("StraightThrough%v#%d", op.shape, op.id) }
+func (op *straightOp) WriteHash(h hash.Hash)                          { writeHash(h, op) }
+func (op *straightOp) Hashcode() uint32                               { return hashOf(op) }
+func (op *straightOp) DiffWRT(int) []bool                             { return []bool{true, false} }
+func (op *straightOp) Do(in ...G.Value) (G.Value, error) {
+	return op.UsePreallocDo(newDense(op.shape), in...)
+}
+func (op *straightOp) UsePreallocDo(pre G.Value, in ...G.Value) (G.Value, error) {
+	copy(f32(pre), f32(in[1]))
+	return pre, nil
+}
+func (op *straightOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
+	// The identity on the gradient: a copy, so later in-place accumulation never aliases grad.
+	d, err := G.ApplyOp(&stopGradOp{opBase: newBase(), shape: op.shape}, grad)
+	return G.Nodes{d, nil}, err
+}
+
+// parallelSums splits [0,n) into one chunk per CPU, runs fn on each and returns the partial results in chunk
+// order (so sums are deterministic for a given CPU count).
+func parallelSums(n int, fn func(lo, hi int) float64) []float64 {
+	w := runtime.GOMAXPROCS(0)
+	if n < 1<<16 || w == 1 {
+		return []float64{fn(0, n)}
+	}
+	out := make([]float64, w)
+	var wg sync.WaitGroup
+	for i := 0; i < w; i++ {
+		lo, hi := i*n/w, (i+1)*n/w
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			out[i] = fn(lo, hi)
+		}(i)
+	}
+	wg.Wait()
+	return out
+}

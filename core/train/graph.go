@@ -1,0 +1,166 @@
+package train
+
+import (
+	"fmt"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/brainvq/brainvq/core/model"
+	"github.com/brainvq/brainvq/core/nn"
+)
+
+// graph is the training graph of one VQ-VAE for a fixed batch size. Its parameter nodes share their backing
+// arrays with model.Weights, so updating the weights in place updates the graph.
+//
+//	u [B,1,S,S] → encoder → z_e [B,D,h,w] → quantise → z_q → straight-through → decoder → v [B,1,S,S]
+//	loss = mean((v−u)²)/σ² + mean((z_q − sg z_e)²) + β·mean((z_e − sg z_q)²)
+//
+// (the codebook term is absent when the codebook learns by EMA).
+type graph struct {
+	g      *G.ExprGraph
+	batch  int
+	input  *G.Node // u = x − μ
+	ze, v  *G.Node
+	q      *nn.Quantizer
+	recon  *G.Node // reconstruction loss (scaled by 1/σ²)
+	vq     *G.Node // codebook + commitment loss
+	total  *G.Node
+	names  []string // parameter names, in grads order
+	grads  G.Nodes
+	vm     G.VM
+	params map[string]*G.Node
+}
+
+func buildGraph(cfg model.Config, w model.Weights, pre model.Preprocess, batch int) (*graph, error) {
+	gr := &graph{g: G.NewGraph(), batch: batch, params: map[string]*G.Node{}}
+	s := cfg.ImageSize
+	gr.input = G.NewTensor(gr.g, tensor.Float32, 4, G.WithShape(batch, 1, s, s), G.WithName("u"),
+		G.WithValue(tensor.New(tensor.WithShape(batch, 1, s, s), tensor.Of(tensor.Float32))))
+	for _, name := range cfg.ParamNames() {
+		t := w[name]
+		val := tensor.New(tensor.WithShape(t.Shape...), tensor.WithBacking(t.Data))
+		gr.params[name] = G.NewTensor(gr.g, tensor.Float32, len(t.Shape), G.WithShape(t.Shape...), G.WithName(name), G.WithValue(val))
+	}
+	ze, err := gr.stages(cfg.Encoder(), gr.input)
+	if err != nil {
+		return nil, fmt.Errorf("encoder: %w", err)
+	}
+	zq, q, err := nn.Quantize(ze, gr.params[model.CodebookName])
+	if err != nil {
+		return nil, err
+	}
+	st, err := nn.StraightThrough(ze, zq)
+	if err != nil {
+		return nil, err
+	}
+	v, err := gr.stages(cfg.Decoder(), st)
+	if err != nil {
+		return nil, fmt.Errorf("decoder: %w", err)
+	}
+	gr.ze, gr.v, gr.q = ze, v, q
+	variance := pre.Variance
+	if variance <= 0 {
+		return nil, fmt.Errorf("preprocessing variance %g must be positive", variance)
+	}
+	if gr.recon, err = nn.MSE(v, gr.input, 1/variance, true, false); err != nil {
+		return nil, err
+	}
+	commit, err := nn.MSE(ze, zq, cfg.Beta, true, false)
+	if err != nil {
+		return nil, err
+	}
+	gr.vq = commit
+	if !cfg.EMA {
+		codebook, err := nn.MSE(zq, ze, 1, true, false)
+		if err != nil {
+			return nil, err
+		}
+		if gr.vq, err = G.Add(codebook, commit); err != nil {
+			return nil, err
+		}
+	}
+	if gr.total, err = G.Add(gr.recon, gr.vq); err != nil {
+		return nil, err
+	}
+	var wrt G.Nodes
+	for _, name := range cfg.ParamNames() {
+		if cfg.EMA && name == model.CodebookName {
+			continue
+		}
+		gr.names = append(gr.names, name)
+		wrt = append(wrt, gr.params[name])
+	}
+	if gr.grads, err = G.Grad(gr.total, wrt...); err != nil {
+		return nil, fmt.Errorf("gradients: %w", err)
+	}
+	gr.vm = G.NewTapeMachine(gr.g)
+	return gr, nil
+}
+
+func (gr *graph) stages(stages []model.Stage, x *G.Node) (*G.Node, error) {
+	var err error
+	for _, st := range stages {
+		switch {
+		case st.Layer != nil:
+			x, err = gr.layer(*st.Layer, x)
+		case st.Res != nil:
+			var h *G.Node
+			if h, err = nn.ReLU(x); err != nil {
+				return nil, err
+			}
+			c1 := st.Res.Conv1
+			c1.ReLU = true
+			if h, err = gr.layer(c1, h); err != nil {
+				return nil, err
+			}
+			if h, err = gr.layer(st.Res.Conv2, h); err != nil {
+				return nil, err
+			}
+			x, err = G.Add(x, h)
+		case st.ReLU:
+			x, err = nn.ReLU(x)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return x, nil
+}
+
+func (gr *graph) layer(l model.Layer, x *G.Node) (*G.Node, error) {
+	spec := nn.ConvSpec{Kernel: l.Kernel, Stride: l.Stride, Pad: l.Pad, Transpose: l.Kind == model.ConvTranspose, ReLU: l.ReLU}
+	y, err := nn.Conv(x, gr.params[l.Name+".weight"], gr.params[l.Name+".bias"], spec)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", l.Name, err)
+	}
+	return y, nil
+}
+
+// stepResult holds the scalars of one forward/backward pass.
+type stepResult struct {
+	Recon, VQ, Total float64
+}
+
+// run executes one forward and backward pass on u [B,1,S,S] (already shifted by μ). Afterwards the gradient
+// nodes, z_e and the quantiser's indices hold this batch's values until the next run.
+func (gr *graph) run(u []float32) (stepResult, error) {
+	copy(gr.input.Value().Data().([]float32), u)
+	gr.vm.Reset()
+	if err := gr.vm.RunAll(); err != nil {
+		return stepResult{}, err
+	}
+	return stepResult{
+		Recon: float64(scalar(gr.recon)),
+		VQ:    float64(scalar(gr.vq)),
+		Total: float64(scalar(gr.total)),
+	}, nil
+}
+
+func scalar(n *G.Node) float32 {
+	v, _ := n.Value().Data().(float32)
+	return v
+}
+
+// grad returns the gradient array of parameter i of gr.names (valid until the next run).
+func (gr *graph) grad(i int) []float32 { return gr.grads[i].Value().Data().([]float32) }

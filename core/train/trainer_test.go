@@ -1,0 +1,219 @@
+package train
+
+import (
+	"errors"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"testing"
+
+	"github.com/brainvq/brainvq/core/data"
+	"github.com/brainvq/brainvq/core/model"
+)
+
+// blobs makes n smooth synthetic "slices" of size s: a few Gaussian blobs on a dark background.
+func blobs(n, s int, seed uint64) *data.Split {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	sp := &data.Split{Name: "synthetic", N: n, H: s, W: s, Pixels: make([]float32, n*s*s)}
+	for i := 0; i < n; i++ {
+		img := sp.Pixels[i*s*s : (i+1)*s*s]
+		for b := 0; b < 3; b++ {
+			cx, cy := rng.Float64()*float64(s), rng.Float64()*float64(s)
+			r := float64(s) * (0.1 + 0.2*rng.Float64())
+			amp := 0.3 + 0.6*rng.Float64()
+			for y := 0; y < s; y++ {
+				for x := 0; x < s; x++ {
+					d2 := (float64(x)-cx)*(float64(x)-cx) + (float64(y)-cy)*(float64(y)-cy)
+					img[y*s+x] += float32(amp * math.Exp(-d2/(2*r*r)))
+				}
+			}
+		}
+		for j, v := range img {
+			img[j] = min(v, 1)
+		}
+	}
+	return sp
+}
+
+func tinyConfig(t *testing.T, preset string) model.Config {
+	cfg, err := model.NewConfig(preset, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if preset == "residual" {
+		cfg.Hidden, cfg.ResHidden, cfg.NumRes, cfg.NumCodes, cfg.CodeDim = 8, 4, 1, 16, 4
+	} else {
+		cfg.Hidden, cfg.NumCodes, cfg.CodeDim = 8, 16, 4
+	}
+	return cfg
+}
+
+func newTiny(t *testing.T, preset string, ema bool, train *data.Split) *Trainer {
+	cfg := tinyConfig(t, preset)
+	cfg.EMA = ema
+	cfg.DeadCodeMin = 0.05
+	mean, variance := data.Stats(train)
+	opt := DefaultOptions()
+	opt.BatchSize, opt.LearningRate, opt.Seed = 4, 3e-3, 7
+	tr, err := New(cfg, model.Preprocess{Mean: mean, Variance: variance}, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+func TestTrainingLowersLoss(t *testing.T) {
+	train := blobs(16, 16, 1)
+	for _, tc := range []struct {
+		preset string
+		ema    bool
+	}{{"residual", false}, {"residual", true}, {"seed", false}} {
+		tr := newTiny(t, tc.preset, tc.ema, train)
+		first, err := tr.Epoch(train, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var last EpochStats
+		for e := 0; e < 14; e++ {
+			if last, err = tr.Epoch(train, nil, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !(last.TrainRecon < 0.7*first.TrainRecon) {
+			t.Errorf("%s ema=%v: reconstruction loss %g → %g after 15 epochs, want a clear drop", tc.preset, tc.ema, first.TrainRecon, last.TrainRecon)
+		}
+	}
+}
+
+func TestShapesAndEvaluate(t *testing.T) {
+	train := blobs(8, 16, 2)
+	tr := newTiny(t, "residual", false, train)
+	if _, err := tr.Epoch(train, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := tr.graph.ze.Shape(); got[0] != 4 || got[1] != 4 || got[2] != 4 || got[3] != 4 {
+		t.Errorf("z_e shape %v, want [4 4 4 4]", got)
+	}
+	if got := tr.graph.v.Shape(); got[0] != 4 || got[1] != 1 || got[2] != 16 || got[3] != 16 {
+		t.Errorf("decoder output shape %v, want [4 1 16 16]", got)
+	}
+	ev, err := Evaluate(tr.Model, train, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ev.PerImage) != 8 || ev.SSIM <= -1 || ev.SSIM > 1 || ev.Perplexity < 1 || ev.CodesUsed <= 0 || ev.CodesUsed > 1 {
+		t.Errorf("implausible evaluation %+v", ev)
+	}
+	// The graph's forward pass and the inference path agree on the same batch.
+	u := make([]float32, 4*16*16)
+	train.Batch(u, []int{0, 1, 2, 3})
+	x := append([]float32(nil), u...)
+	for i := range u {
+		u[i] -= tr.Model.Pre.Mean
+	}
+	if _, err := tr.graph.run(u); err != nil {
+		t.Fatal(err)
+	}
+	ze := tr.Model.Encode(x, 4)
+	gze := tr.graph.ze.Value().Data().([]float32)
+	for i := range ze {
+		if math.Abs(float64(ze[i]-gze[i])) > 1e-4 {
+			t.Fatalf("z_e[%d]: inference %g, graph %g", i, ze[i], gze[i])
+		}
+	}
+	v := tr.graph.v.Value().Data().([]float32)
+	xhat := tr.Model.Reconstruct(x, 4)
+	for i := range v {
+		want := min(max(v[i]+tr.Model.Pre.Mean, 0), 1)
+		if math.Abs(float64(want-xhat[i])) > 1e-4 {
+			t.Fatalf("x̂[%d]: inference %g, graph %g", i, xhat[i], want)
+		}
+	}
+}
+
+func TestResumeIsExact(t *testing.T) {
+	train := blobs(12, 16, 3)
+	straight := newTiny(t, "residual", true, train)
+	for e := 0; e < 2; e++ {
+		if _, err := straight.Epoch(train, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := newTiny(t, "residual", true, train)
+	if _, err := first.Epoch(train, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	ck, err := first.Checkpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "ck.bvq")
+	if err := ck.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := model.LoadCheckpoint(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resumed, err := Resume(loaded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := resumed.Epoch(train, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	for name, w := range straight.Model.Weights {
+		r := resumed.Model.Weights[name]
+		for i := range w.Data {
+			if w.Data[i] != r.Data[i] {
+				t.Fatalf("%s[%d]: straight %g, resumed %g", name, i, w.Data[i], r.Data[i])
+			}
+		}
+	}
+	if len(resumed.History) != 2 || resumed.History[1].TrainRecon != straight.History[1].TrainRecon {
+		t.Errorf("history after resume %+v, want the straight run's %+v", resumed.History, straight.History)
+	}
+}
+
+func TestSameSeedSameResult(t *testing.T) {
+	train := blobs(8, 16, 4)
+	a, b := newTiny(t, "seed", false, train), newTiny(t, "seed", false, train)
+	sa, err := a.Epoch(train, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb, _ := b.Epoch(train, nil, nil)
+	if sa.TrainRecon != sb.TrainRecon || sa.TrainVQ != sb.TrainVQ {
+		t.Errorf("same seed gave %g/%g and %g/%g", sa.TrainRecon, sa.TrainVQ, sb.TrainRecon, sb.TrainVQ)
+	}
+}
+
+func TestNaNStopsTraining(t *testing.T) {
+	train := blobs(8, 16, 5)
+	tr := newTiny(t, "seed", false, train)
+	tr.Model.Weights["enc.conv1.weight"].Data[0] = float32(math.NaN())
+	_, err := tr.Epoch(train, nil, nil)
+	if err == nil || !errors.Is(err, ErrNonFinite) {
+		t.Fatalf("NaN weights: error %v, want ErrNonFinite", err)
+	}
+}
+
+func TestOptionErrors(t *testing.T) {
+	cfg := tinyConfig(t, "seed")
+	pre := model.Preprocess{Mean: 0.1, Variance: 0.02}
+	for _, opt := range []Options{{BatchSize: 0, LearningRate: 1e-3}, {BatchSize: 2, LearningRate: 0}, {BatchSize: 2, LearningRate: math.NaN()}} {
+		if _, err := New(cfg, pre, opt); err == nil {
+			t.Errorf("options %+v: want an error", opt)
+		}
+	}
+	if _, err := New(cfg, model.Preprocess{Mean: 0.1}, Options{BatchSize: 2, LearningRate: 1e-3}); err == nil {
+		t.Error("zero variance: want an error")
+	}
+	tr, _ := New(cfg, pre, Options{BatchSize: 4, LearningRate: 1e-3})
+	if _, err := tr.Epoch(blobs(2, 16, 1), nil, nil); err == nil {
+		t.Error("split smaller than a batch: want an error")
+	}
+	if _, err := tr.Epoch(blobs(8, 32, 1), nil, nil); err == nil {
+		t.Error("split of the wrong image size: want an error")
+	}
+}
