@@ -1,0 +1,100 @@
+"""Low-level access to the Go extension: loading it, raising Go errors, moving bytes.
+
+Everything that touches gopy's generated wrappers goes through this module, so the rest of the
+package deals only in Python ``bytes``, ints, floats and strings. Three gopy details are handled
+here once:
+
+* A Go error reaches Python as a bare ``RuntimeError``; :func:`call` re-raises it as
+  :class:`GoError` (a ``RuntimeError`` subclass) with the same message.
+* ``[]byte`` crosses as a gopy slice handle. :func:`to_go_bytes` builds one from ``bytes`` with one
+  copy, :func:`from_go_bytes` turns one back into ``bytes`` with one copy. Both guard gopy's
+  unchecked paths: a non-``bytes`` argument or an empty slice would crash the interpreter there.
+* The Go runtime does not survive ``fork()``: a call from a forked child would hang. :func:`call`
+  refuses with a clear error instead (use multiprocessing's ``"spawn"`` start method).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Callable, TypeVar
+
+try:
+    from brainvq._ext import _brainvq as _cext
+    from brainvq._ext import go as _go
+    from brainvq._ext import pybind as _pb
+except ImportError as exc:  # pragma: no cover - only when the package was not built
+    raise ImportError(
+        "brainvq's Go extension is missing (brainvq/_ext has no built module). Install brainvq "
+        "from a wheel (scripts/build_wheel.sh) or with 'pip install .', which runs the Go build; "
+        "importing the source folder directly does not work."
+    ) from exc
+
+__all__ = ["GoError", "call", "to_go_bytes", "from_go_bytes", "live_handles", "gopy_handles"]
+
+T = TypeVar("T")
+
+# The process that loaded the Go runtime; a different pid means we are in a forked child.
+_LOADED_PID = os.getpid()
+
+
+class GoError(RuntimeError):
+    """An error returned (or a panic raised) by brainvq's Go code; the message is Go's."""
+
+
+def _check_not_forked() -> None:
+    if os.getpid() != _LOADED_PID:
+        raise RuntimeError(
+            "brainvq's Go runtime was started in process %d and does not survive fork(); this "
+            "forked child cannot call into Go. Use multiprocessing.get_context('spawn') (or "
+            "'forkserver' started before importing brainvq)." % _LOADED_PID
+        )
+
+
+def call(fn: Callable[..., T], *args: Any) -> T:
+    """Call a gopy wrapper ``fn(*args)``; turn a Go error into :class:`GoError`.
+
+    Raises:
+        GoError: the Go function returned an error or panicked; ``str(err)`` is Go's message.
+        RuntimeError: called from a process forked after the Go runtime started.
+    """
+    _check_not_forked()
+    try:
+        return fn(*args)
+    except GoError:
+        raise
+    except RuntimeError as exc:
+        raise GoError(str(exc)) from None
+
+
+def to_go_bytes(data: bytes) -> Any:
+    """Copy Python ``bytes`` (length n) into a new Go ``[]byte`` of length n; return its wrapper.
+
+    Only exact ``bytes`` are accepted: gopy reads the object with ``PyBytes_AsString`` and would
+    crash on anything else, so ``bytearray``/``memoryview`` are converted first.
+    """
+    if type(data) is not bytes:
+        if isinstance(data, (bytearray, memoryview)):
+            data = bytes(data)
+        else:
+            raise TypeError("expected bytes, got %s" % type(data).__name__)
+    return _go.Slice_byte.from_bytes(data)
+
+
+def from_go_bytes(slice_: Any) -> bytes:
+    """Copy a Go ``[]byte`` wrapper (length n) into new Python ``bytes`` of length n."""
+    # gopy's to_bytes indexes element 0 unchecked: an empty or nil slice would panic in Go
+    # outside any recover and kill the interpreter, so answer those here.
+    if slice_.handle < 1 or len(slice_) == 0:
+        return b""
+    return bytes(slice_)
+
+
+def live_handles() -> int:
+    """Number of brainvq handles (datasets, models, ...) currently held by the Go registry."""
+    return call(_pb.LiveHandles)
+
+
+def gopy_handles() -> int:
+    """Number of gopy-internal handles alive in Go (Go values wrapped for Python); for leak tests."""
+    _check_not_forked()
+    return _cext.NumHandles()
