@@ -155,7 +155,8 @@ func EncoderModel(ck *model.Checkpoint, opt Options) ([]byte, error) {
 }
 
 // QuantizerModel builds quantizer.onnx: z_e [N,D,h,w] float32 → indices [N,h,w] int64, the nearest codeword
-// by ‖z‖² − 2 z·E_k + ‖E_k‖² with ties to the lowest index (ArgMin, select_last_index=0).
+// by (‖z‖² − 2 z·E_k) + ‖E_k‖² evaluated in float64, with ties to the lowest index (ArgMin,
+// select_last_index=0).
 func QuantizerModel(ck *model.Checkpoint, opt Options) ([]byte, error) {
 	if err := check(ck); err != nil {
 		return nil, err
@@ -166,8 +167,8 @@ func QuantizerModel(ck *model.Checkpoint, opt Options) ([]byte, error) {
 		return nil, err
 	}
 	b.g.docString = fmt.Sprintf("Vector quantiser. For each latent position's D-vector z (D=%d), indices = "+
-		"argmin_k (‖z‖² + z·(−2E_k)) + ‖E_k‖² over the K=%d codewords E_k (the codebook is an initializer, "+
-		"stored as −2Eᵀ and ‖E_k‖²); ties go to the lowest index.", c.CodeDim, c.NumCodes)
+		"argmin_k (‖z‖² + z·(−2E_k)) + ‖E_k‖² over the K=%d codewords E_k, computed in float64 like the Go "+
+		"quantiser (the codebook is an initializer, stored as −2Eᵀ and ‖E_k‖² in float64); ties go to the lowest index.", c.CodeDim, c.NumCodes)
 	b.g.inputs = []valueInfo{latentInfo("z_e", c.CodeDim, c.LatentSize(), docZe)}
 	b.g.outputs = []valueInfo{indicesInfo("indices", c.LatentSize(), docIndices)}
 	return newModel(ck, opt, "quantizer", &b.g).marshal(), nil

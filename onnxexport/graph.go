@@ -126,13 +126,16 @@ func (b *builder) encoderBody(image, out string, cfg model.Config, pre model.Pre
 }
 
 // quantizerBody emits z_e [N,D,h,w] → indices [N,h,w] int64. With z the D-vector at one position
-// (Transpose to [N,h,w,D]) and E the codebook [K,D]:
+// (Transpose to [N,h,w,D]) and E the codebook [K,D], in float64 (Cast after the Transpose):
 //
 //	dist_k = (‖z‖² + z·(−2E_k)) + ‖E_k‖²,   indices = argmin_k dist_k (ties → lowest k)
 //
-// ‖z‖² is ReduceSum(z·z) over D; z·(−2E_k) is one MatMul with the initializer −2Eᵀ [D,K] (scaling by −2 is
-// exact in float32, so this equals −2(z·E_k)); ‖E_k‖² is an initializer [K] computed in float32 by summing
-// E_k,d² in order d = 0..D−1. ArgMin has keepdims=0 and select_last_index=0.
+// This is the arithmetic of the Go quantiser (kernels.NearestCodes ranks codes exactly as the float64
+// formula (‖z‖² − 2·z·E_k) + ‖E_k‖² does): products of float32 values are exact in float64, −2 scales
+// exactly, and ‖E_k‖² is a float64 initializer [K] summed in the same component order as the Go code. Only
+// the summation order of z·E_k and ‖z‖² inside the runtime may differ, a float64 rounding (~1e-16 relative)
+// that can flip only codes tied to that precision. −2Eᵀ is a float64 initializer [D,K]. ArgMin has
+// keepdims=0 and select_last_index=0.
 func (b *builder) quantizerBody(ze, out string, cfg model.Config) error {
 	cb, ok := b.w[model.CodebookName]
 	if !ok {
@@ -142,26 +145,43 @@ func (b *builder) quantizerBody(ze, out string, cfg model.Config) error {
 	if len(cb.Data) != k*d {
 		return fmt.Errorf("parameter %s: %d values, want %d×%d", model.CodebookName, len(cb.Data), k, d)
 	}
-	neg2T := make([]float32, d*k) // [D,K]
-	sq := make([]float32, k)      // [K]
+	neg2T, sq := quantizerConstants(cb.Data, k, d)
+	zt := b.op("Transpose", []string{ze}, "vq.z_nhwc", intsAttr("perm", 0, 2, 3, 1))
+	z64 := b.op("Cast", []string{zt}, "vq.z_f64", intAttr("to", dtDouble))
+	zz := b.op("Mul", []string{z64, z64}, "vq.z_squared")
+	axes := b.int64Init("vq.axis_last", []int{1}, []int64{-1})
+	zn := b.op("ReduceSum", []string{zz, axes}, "vq.z_sqnorm", intAttr("keepdims", 1))
+	ze2 := b.op("MatMul", []string{z64, b.doubleInit("vq.codebook_t_neg2", []int{d, k}, neg2T)}, "vq.z_dot_neg2")
+	s := b.op("Add", []string{zn, ze2}, "vq.partial_dist")
+	dist := b.op("Add", []string{s, b.doubleInit("vq.codebook_sqnorm", []int{k}, sq)}, "vq.distance")
+	b.op("ArgMin", []string{dist}, out, intAttr("axis", 3), intAttr("keepdims", 0), intAttr("select_last_index", 0))
+	return nil
+}
+
+// quantizerConstants returns −2Eᵀ [D,K] and ‖E_k‖² [K] in float64 for the codebook E [K,D]; the squared
+// norms are summed in component order d = 0..D−1, as the Go quantiser sums them.
+func quantizerConstants(e []float32, k, d int) (neg2T, sq []float64) {
+	neg2T = make([]float64, d*k)
+	sq = make([]float64, k)
 	for i := 0; i < k; i++ {
-		var s float32
+		var s float64
 		for j := 0; j < d; j++ {
-			e := cb.Data[i*d+j]
-			neg2T[j*k+i] = -2 * e
-			s += e * e
+			v := float64(e[i*d+j])
+			neg2T[j*k+i] = -2 * v
+			s += v * v
 		}
 		sq[i] = s
 	}
-	zt := b.op("Transpose", []string{ze}, "vq.z_nhwc", intsAttr("perm", 0, 2, 3, 1))
-	zz := b.op("Mul", []string{zt, zt}, "vq.z_squared")
-	axes := b.int64Init("vq.axis_last", []int{1}, []int64{-1})
-	zn := b.op("ReduceSum", []string{zz, axes}, "vq.z_sqnorm", intAttr("keepdims", 1))
-	ze2 := b.op("MatMul", []string{zt, b.floatInit("vq.codebook_t_neg2", []int{d, k}, neg2T)}, "vq.z_dot_neg2")
-	s := b.op("Add", []string{zn, ze2}, "vq.partial_dist")
-	dist := b.op("Add", []string{s, b.floatInit("vq.codebook_sqnorm", []int{k}, sq)}, "vq.distance")
-	b.op("ArgMin", []string{dist}, out, intAttr("axis", 3), intAttr("keepdims", 0), intAttr("select_last_index", 0))
-	return nil
+	return neg2T, sq
+}
+
+// doubleInit adds a float64 initializer once and returns its name.
+func (b *builder) doubleInit(name string, dims []int, data []float64) string {
+	if !b.inits[name] {
+		b.inits[name] = true
+		b.g.initializers = append(b.g.initializers, doubleTensor(name, dims, data))
+	}
+	return name
 }
 
 // decoderBody emits indices [N,h,w] int64 → image [N,1,S,S]: z_q = Transpose(Gather(E, indices)) [N,D,h,w],

@@ -13,8 +13,9 @@ import (
 
 // ONNX TensorProto.DataType values used here.
 const (
-	dtFloat = 1
-	dtInt64 = 7
+	dtFloat  = 1
+	dtInt64  = 7
+	dtDouble = 11
 )
 
 // ONNX AttributeProto.AttributeType values used here.
@@ -262,6 +263,15 @@ func floatTensor(name string, dims []int, data []float32) tensorProto {
 		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(v))
 	}
 	return tensorProto{name: name, dims: int64s(dims), dataType: dtFloat, raw: raw}
+}
+
+// doubleTensor makes a float64 initializer.
+func doubleTensor(name string, dims []int, data []float64) tensorProto {
+	raw := make([]byte, 8*len(data))
+	for i, v := range data {
+		binary.LittleEndian.PutUint64(raw[8*i:], math.Float64bits(v))
+	}
+	return tensorProto{name: name, dims: int64s(dims), dataType: dtDouble, raw: raw}
 }
 
 // int64Tensor makes an int64 initializer.
