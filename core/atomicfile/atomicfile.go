@@ -32,6 +32,9 @@ func Write(path string, write func(io.Writer) error) (err error) {
 	if err = write(f); err != nil {
 		return err
 	}
+	if err = f.Chmod(0o644); err != nil { // CreateTemp makes 0600; written files are ordinary outputs
+		return err
+	}
 	if err = f.Sync(); err != nil {
 		return err
 	}
