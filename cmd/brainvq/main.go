@@ -19,6 +19,11 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"data", "make a stand-in dataset from a T1 volume, or inspect an OASIS-layout dataset", cmdData},
+		{"train", "train a VQ-VAE on an OASIS-layout dataset", cmdTrain},
+		{"eval", "score a checkpoint on a split: SSIM, PSNR, MSE, per-image CSV, picture grid", cmdEval},
+		{"reconstruct", "reconstruct PNG slices with a checkpoint (PNG in, PNG out)", cmdReconstruct},
+		{"info", "print what a checkpoint holds", cmdInfo},
+		{"export", "export a checkpoint as ONNX graphs and codebook.npy", cmdExport},
 	}
 }
 
