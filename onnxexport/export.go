@@ -312,6 +312,10 @@ func Export(ck *model.Checkpoint, dir string, opt Options) ([]string, error) {
 	return paths, nil
 }
 
+// writeHook, when set, runs after each temp file of Export is written and can fail it. Tests use it to
+// simulate a failure midway; it is nil in normal use.
+var writeHook func(path string) error
+
 // writeTemp writes a complete, synced temp file beside path and returns its name; on error nothing is left.
 func writeTemp(path string, write func(io.Writer) error) (tmp string, err error) {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
@@ -327,6 +331,11 @@ func writeTemp(path string, write func(io.Writer) error) (tmp string, err error)
 	}()
 	if err = write(f); err != nil {
 		return "", err
+	}
+	if writeHook != nil {
+		if err = writeHook(path); err != nil {
+			return "", err
+		}
 	}
 	if err = f.Chmod(0o644); err != nil { // CreateTemp makes 0600; these files are meant to be shared
 		return "", err

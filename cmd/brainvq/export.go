@@ -26,8 +26,7 @@ func cmdExport(args []string) error {
 		return fmt.Errorf("unexpected arguments %q (see --help)", fs.Args())
 	}
 	if *ckPath == "" {
-		fs.Usage()
-		return errors.New("--checkpoint is required")
+		return errors.New("--checkpoint is required (see brainvq export --help)")
 	}
 	ck, err := model.LoadCheckpoint(*ckPath)
 	if err != nil {

@@ -122,9 +122,9 @@ def test_codebook_npy(fx):
     q = onnx.load(fx.model_path("quantizer.onnx"))
     qi = {t.name: numpy_helper.to_array(t) for t in q.graph.initializer}
     np.testing.assert_array_equal(qi["vq.codebook_t_neg2"], -2 * cb.astype(np.float64).T)
-    np.testing.assert_allclose(
-        qi["vq.codebook_sqnorm"], (cb.astype(np.float64) ** 2).sum(axis=1), rtol=1e-15
-    )
+    # ‖E_k‖² summed in component order, as the Go quantiser sums it (cumsum is sequential).
+    sequential = np.cumsum(cb.astype(np.float64) ** 2, axis=1)[:, -1]
+    np.testing.assert_array_equal(qi["vq.codebook_sqnorm"], sequential)
 
 
 def test_encoder_matches_go(fx):
@@ -182,7 +182,21 @@ def test_vqvae_end_to_end(fx):
     recon, idx = session(fx.model_path("vqvae.onnx")).run(
         ["reconstruction", "indices"], {"image": x}
     )
-    np.testing.assert_array_equal(idx, fx.array("go_indices"))
+    go_idx = fx.array("go_indices")
+    if not np.array_equal(idx, go_idx):
+        # Say whether these are near-ties flipped by the float32 rounding of z_e (see docs/onnx.md).
+        (z,) = session(fx.model_path("encoder.onnx")).run(None, {"image": x})
+        zr = z.astype(np.float64).transpose(0, 2, 3, 1).reshape(-1, z.shape[1])
+        cb = np.load(fx.model_path("codebook.npy")).astype(np.float64)
+        dist = ((zr**2).sum(1, keepdims=True) - 2 * zr @ cb.T) + (cb**2).sum(1)
+        bad = np.flatnonzero(idx.reshape(-1) != go_idx.reshape(-1))
+        rows = dist[bad]
+        gaps = np.abs(rows[np.arange(len(bad)), go_idx.reshape(-1)[bad]] - rows.min(axis=1))
+        z_err = np.abs(z - fx.array("go_z_e")).max()
+        pytest.fail(
+            f"{len(bad)} of {idx.size} indices differ end to end; distance gaps {gaps[:5]} "
+            f"with max |Δz_e| {z_err:.3g} between onnxruntime and Go"
+        )
     want = fx.array("go_reconstruction")
     assert np.abs(recon - want).max() <= 1e-4
     for i, go_ssim in enumerate(fx.expected["ssim"]):
