@@ -18,6 +18,8 @@ const (
 	// with A not transposed). It is ≥ sgemmKC and 16 times an odd number, so the 14 rows of a panel fall
 	// in different L1 sets. sgemm_amd64.s hard-codes it (AST = 4·sgemmARowStride bytes).
 	sgemmARowStride = 400
+	// sgemmMC is how many rows of op(A) are packed at once (a multiple of sgemmMR).
+	sgemmMC = 8 * sgemmMR
 
 	// sgemmParallelMin is the smallest padded m·n·k worth splitting across goroutines.
 	sgemmParallelMin = 1 << 20
@@ -179,15 +181,16 @@ func runParallel(g gemmArgs, workers int) {
 	})
 }
 
-// Pools of packing buffers: one A panel and one B block per running worker.
+// Pools of packing buffers: one A block and one B block per running worker.
 var sgemmAPool, sgemmBPool floatPool
 
 // serial computes the whole (sub)problem on the calling goroutine. Loop order: n blocks (jc), k blocks
-// (pc, B block packed once), 14-row panels of A (ir, packed once per B block), 32-column panels of the
-// B block (jr, the micro-kernel).
+// (pc: the kc×nc B block is packed once), blocks of up to sgemmMC rows of A (ic: packed once per B
+// block), then per 14-row panel of that block every 32-column panel of the B block (the micro-kernel).
 func (g *gemmArgs) serial() {
 	kc, nc := gemmBlocks(g.n, g.k)
-	abuf := sgemmAPool.get(sgemmMR * sgemmARowStride)
+	mc := min(sgemmMC, roundUp(g.m, sgemmMR))
+	abuf := sgemmAPool.get(mc * sgemmARowStride)
 	bbuf := sgemmBPool.get(kc * nc)
 	defer sgemmAPool.put(abuf)
 	defer sgemmBPool.put(bbuf)
@@ -202,11 +205,37 @@ func (g *gemmArgs) serial() {
 			if pc > 0 {
 				beta = 1
 			}
-			for ir := 0; ir < g.m; ir += sgemmMR {
-				mr := min(sgemmMR, g.m-ir)
-				g.panelA(ap, ir, mr, pc, kcur, jc, ncur, bp, beta)
+			for ic := 0; ic < g.m; ic += mc {
+				g.blockA(ap, ic, min(mc, g.m-ic), pc, kcur, jc, ncur, bp, beta)
 			}
 		}
+	}
+}
+
+// packBPanelGo packs columns jq … jq+nr−1 (nr ≤ 32) and rows p0 … p0+kc−1 of op(B) into the kc×32
+// panel dst, row-major, zero-padding the columns past nr.
+func (g *gemmArgs) packBPanelGo(dst []float32, p0, kc, jq, nr int) {
+	dst = dst[:kc*sgemmNR]
+	if g.transB {
+		// op(B)[p][j] = b[j*ldb+p]: walk each stored row (one output column) contiguously.
+		for j := range nr {
+			src := g.b[(jq+j)*g.ldb+p0:]
+			src = src[:kc]
+			for p, v := range src {
+				dst[p*sgemmNR+j] = v
+			}
+		}
+		if nr < sgemmNR {
+			for p := range kc {
+				clear(dst[p*sgemmNR+nr : (p+1)*sgemmNR])
+			}
+		}
+		return
+	}
+	for p := range kc {
+		row := dst[p*sgemmNR : (p+1)*sgemmNR]
+		copy(row, g.b[(p0+p)*g.ldb+jq:(p0+p)*g.ldb+jq+nr])
+		clear(row[nr:])
 	}
 }
 
@@ -214,30 +243,7 @@ func (g *gemmArgs) serial() {
 // (panel q holds columns j0+32q … j0+32q+31, row-major), zero-padding the columns past nc.
 func (g *gemmArgs) packBGo(dst []float32, p0, kc, j0, nc int) {
 	for q := 0; q*sgemmNR < nc; q++ {
-		nr := min(sgemmNR, nc-q*sgemmNR)
-		panel := dst[q*kc*sgemmNR : (q+1)*kc*sgemmNR]
-		jq := j0 + q*sgemmNR
-		if g.transB {
-			// op(B)[p][j] = b[j*ldb+p]: walk each stored row (one output column) contiguously.
-			for j := range nr {
-				src := g.b[(jq+j)*g.ldb+p0:]
-				src = src[:kc]
-				for p, v := range src {
-					panel[p*sgemmNR+j] = v
-				}
-			}
-			if nr < sgemmNR {
-				for p := range kc {
-					clear(panel[p*sgemmNR+nr : (p+1)*sgemmNR])
-				}
-			}
-			continue
-		}
-		for p := range kc {
-			row := panel[p*sgemmNR : (p+1)*sgemmNR]
-			copy(row, g.b[(p0+p)*g.ldb+jq:(p0+p)*g.ldb+jq+nr])
-			clear(row[nr:])
-		}
+		g.packBPanelGo(dst[q*kc*sgemmNR:], p0, kc, j0+q*sgemmNR, min(sgemmNR, nc-q*sgemmNR))
 	}
 }
 
@@ -264,14 +270,18 @@ func (g *gemmArgs) packAGo(dst []float32, i0, mr, p0, kc int) {
 	}
 }
 
-// panelGo is the portable path for one 14-row panel of A against the packed B block: pack the panel,
-// then run the pure-Go micro-kernel on every 32-column panel.
-func (g *gemmArgs) panelGo(ap []float32, i0, mr, p0, kc, j0, nc int, bp []float32, beta float32) {
-	g.packAGo(ap, i0, mr, p0, kc)
-	for q := 0; q*sgemmNR < nc; q++ {
-		nr := min(sgemmNR, nc-q*sgemmNR)
-		off := i0*g.ldc + j0 + q*sgemmNR
-		kernelGo(kc, ap, bp[q*kc*sgemmNR:(q+1)*kc*sgemmNR], g.c[off:], g.ldc, g.alpha, beta, mr, nr)
+// blockGo is the portable path for a block of mb rows of op(A) (starting at row i0, columns p0 …
+// p0+kc−1) against the packed B block bp: per 14-row panel, pack it, then run the pure-Go micro-kernel
+// on every 32-column panel of the B block.
+func (g *gemmArgs) blockGo(ap []float32, i0, mb, p0, kc, j0, nc int, bp []float32, beta float32) {
+	for ir := 0; ir < mb; ir += sgemmMR {
+		mr := min(sgemmMR, mb-ir)
+		g.packAGo(ap, i0+ir, mr, p0, kc)
+		for q := 0; q*sgemmNR < nc; q++ {
+			nr := min(sgemmNR, nc-q*sgemmNR)
+			off := (i0+ir)*g.ldc + j0 + q*sgemmNR
+			kernelGo(kc, ap, bp[q*kc*sgemmNR:(q+1)*kc*sgemmNR], g.c[off:], g.ldc, g.alpha, beta, mr, nr)
+		}
 	}
 }
 

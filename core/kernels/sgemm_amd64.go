@@ -2,9 +2,9 @@ package kernels
 
 import "unsafe"
 
-// The AVX-512 micro-kernels (sgemm_amd64.s). Each computes T = Σ_p A[i][p]·Bp[p][j] over kc steps for a
-// 14×32 tile, with Bp a packed kc×32 panel, and writes C[i][j] = alpha·T + beta·C[i][j] for i < mr and
-// the columns j whose bit is set in mask; C is not read when beta is 0. ldc is in floats.
+// The AVX-512 micro-kernels (sgemm_amd64.s). Each computes T = Σ_p A[i][p]·Bp[p][j] over kc ≥ 0 steps
+// for a 14×32 tile, with Bp a packed kc×32 panel, and writes C[i][j] = alpha·T + beta·C[i][j] for
+// i < mr and the columns j whose bit is set in mask; C is not read when beta is 0. ldc is in floats.
 //
 // kernel14x32K reads A packed k-major: A[i][p] = a[p*14+i].
 // kernel14x32R reads A packed row by row: A[i][p] = a[i*sgemmARowStride+p].
@@ -15,60 +15,83 @@ func kernel14x32K(kc int, a, b, c *float32, ldc int, alpha, beta float32, mr int
 //go:noescape
 func kernel14x32R(kc int, a, b, c *float32, ldc int, alpha, beta float32, mr int, mask uint32)
 
-// packA14T sets dst[p*14+i] = src[p*lda+i] for p < kc, i < mr, and zero for mr ≤ i < 14.
-//
-//go:noescape
-func packA14T(dst, src *float32, lda, kc, mr int)
+// The packing routines (sgemm_amd64.s); all need kc ≥ 1.
 
-// packB32 sets dst[p*32+j] = src[p*ldb+j] for p < kc and the columns j set in mask, zero elsewhere.
+// packAR copies rows i < rows of A (row stride lda) into dst[i*sgemmARowStride+p], p < kc, and zeroes
+// the rows after them up to a multiple of 14.
 //
 //go:noescape
-func packB32(dst, src *float32, ldb, kc int, mask uint32)
+func packAR(dst, src *float32, lda, kc, rows int)
+
+// packAT packs A stored transposed (src[p*lda+i] = A[i][p], i < m) into ⌈m/14⌉ k-major panels:
+// dst[(i/14)*kc*14 + p*14 + i%14] = A[i][p], zero-padding the last panel.
+//
+//go:noescape
+func packAT(dst, src *float32, lda, kc, m int)
+
+// packBN packs B (src[p*ldb+j], j < nc) into ⌈nc/32⌉ panels: dst[(j/32)*kc*32 + p*32 + j%32],
+// zero-padding the last panel.
+//
+//go:noescape
+func packBN(dst, src *float32, ldb, kc, nc int)
+
+// packBT packs B stored transposed (src[j*ldb+p] = B[p][j]) for j < 32·panels into full panels:
+// dst[(j/32)*kc*32 + p*32 + j%32].
+//
+//go:noescape
+func packBT(dst, src *float32, ldb, kc, panels int)
 
 // colMask returns the mask selecting the first nr ≤ 32 columns of a tile.
 func colMask(nr int) uint32 { return uint32(uint64(1)<<uint(nr) - 1) }
 
-// packB packs the kc×nc block of op(B) at (p0, j0) into 32-column panels (see packBGo).
+// packB packs the kc×nc block of op(B) at (p0, j0) into 32-column panels (layout of packBGo).
 func (g *gemmArgs) packB(dst []float32, p0, kc, j0, nc int) {
-	if !useAVX512 || g.transB {
+	if !useAVX512 {
 		g.packBGo(dst, p0, kc, j0, nc)
 		return
 	}
-	dst = dst[:ceilDiv(nc, sgemmNR)*kc*sgemmNR]
-	for q := 0; q*sgemmNR < nc; q++ {
-		nr := min(sgemmNR, nc-q*sgemmNR)
-		src := g.b[p0*g.ldb+j0+q*sgemmNR:]
-		packB32(&dst[q*kc*sgemmNR], &src[0], g.ldb, kc, colMask(nr))
+	_ = dst[ceilDiv(nc, sgemmNR)*kc*sgemmNR-1]
+	if !g.transB {
+		packBN(&dst[0], &g.b[p0*g.ldb+j0], g.ldb, kc, nc)
+		return
+	}
+	full := nc / sgemmNR
+	if full > 0 {
+		packBT(&dst[0], &g.b[j0*g.ldb+p0], g.ldb, kc, full)
+	}
+	if nr := nc - full*sgemmNR; nr > 0 {
+		g.packBPanelGo(dst[full*kc*sgemmNR:], p0, kc, j0+full*sgemmNR, nr)
 	}
 }
 
-// panelA packs rows i0 … i0+mr−1, columns p0 … p0+kc−1 of op(A) and multiplies them with every 32-column
-// panel of the packed B block bp (nc columns, starting at column j0 of C).
-func (g *gemmArgs) panelA(ap []float32, i0, mr, p0, kc, j0, nc int, bp []float32, beta float32) {
+// blockA packs mb rows of op(A) (from row i0, columns p0 … p0+kc−1) and multiplies each 14-row panel
+// with every 32-column panel of the packed B block bp (nc columns, from column j0 of C).
+func (g *gemmArgs) blockA(ap []float32, i0, mb, p0, kc, j0, nc int, bp []float32, beta float32) {
 	if !useAVX512 {
-		g.panelGo(ap, i0, mr, p0, kc, j0, nc, bp, beta)
+		g.blockGo(ap, i0, mb, p0, kc, j0, nc, bp, beta)
 		return
 	}
+	panels := ceilDiv(mb, sgemmMR)
 	kern := kernel14x32K
+	panelStride := kc * sgemmMR
 	if g.transA {
-		packA14T(&ap[0], &g.a[p0*g.lda+i0], g.lda, kc, mr)
+		_ = ap[panels*panelStride-1]
+		packAT(&ap[0], &g.a[p0*g.lda+i0], g.lda, kc, mb)
 	} else {
-		// Row copies (contiguous in op(A)'s k) into rows of sgemmARowStride floats.
 		kern = kernel14x32R
-		for i := range mr {
-			src := g.a[(i0+i)*g.lda+p0:]
-			copy(ap[i*sgemmARowStride:i*sgemmARowStride+kc], src[:kc])
-		}
-		for i := mr; i < sgemmMR; i++ {
-			clear(ap[i*sgemmARowStride : i*sgemmARowStride+kc])
-		}
+		panelStride = sgemmMR * sgemmARowStride
+		_ = ap[panels*panelStride-1]
+		packAR(&ap[0], &g.a[i0*g.lda+p0], g.lda, kc, mb)
 	}
 	_ = bp[ceilDiv(nc, sgemmNR)*kc*sgemmNR-1]
-	_ = g.c[(i0+mr-1)*g.ldc+j0+nc-1]
-	c := unsafe.Pointer(&g.c[i0*g.ldc+j0])
-	for q := 0; q*sgemmNR < nc; q++ {
-		nr := min(sgemmNR, nc-q*sgemmNR)
-		kern(kc, &ap[0], &bp[q*kc*sgemmNR], (*float32)(unsafe.Add(c, 4*q*sgemmNR)), g.ldc,
-			g.alpha, beta, mr, colMask(nr))
+	_ = g.c[(i0+mb-1)*g.ldc+j0+nc-1]
+	for ir := 0; ir < panels; ir++ {
+		mr := min(sgemmMR, mb-ir*sgemmMR)
+		c := unsafe.Pointer(&g.c[(i0+ir*sgemmMR)*g.ldc+j0])
+		for q := 0; q*sgemmNR < nc; q++ {
+			nr := min(sgemmNR, nc-q*sgemmNR)
+			kern(kc, &ap[ir*panelStride], &bp[q*kc*sgemmNR], (*float32)(unsafe.Add(c, 4*q*sgemmNR)), g.ldc,
+				g.alpha, beta, mr, colMask(nr))
+		}
 	}
 }

@@ -5,7 +5,7 @@ package kernels
 // packB packs the kc×nc block of op(B) at (p0, j0) into 32-column panels (see packBGo).
 func (g *gemmArgs) packB(dst []float32, p0, kc, j0, nc int) { g.packBGo(dst, p0, kc, j0, nc) }
 
-// panelA multiplies one 14-row panel of op(A) with the packed B block (see panelGo).
-func (g *gemmArgs) panelA(ap []float32, i0, mr, p0, kc, j0, nc int, bp []float32, beta float32) {
-	g.panelGo(ap, i0, mr, p0, kc, j0, nc, bp, beta)
+// blockA multiplies a block of mb rows of op(A) with the packed B block (see blockGo).
+func (g *gemmArgs) blockA(ap []float32, i0, mb, p0, kc, j0, nc int, bp []float32, beta float32) {
+	g.blockGo(ap, i0, mb, p0, kc, j0, nc, bp, beta)
 }
