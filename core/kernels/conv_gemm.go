@@ -2,9 +2,11 @@ package kernels
 
 // The convolutions are lowered to Sgemm one image and one band of output rows at a time: im2col copies the
 // band's patches into a column buffer small enough to stay in the core's L2 cache, and the product with the
-// weight matrix [K, C·KH·KW] writes the band of output straight into NCHW (forward), or the transposed
-// product is scattered back by col2im (backward data). 1×1 stride-1 unpadded convolutions skip the copy.
-// Work is split statically over (image, band) tasks, one goroutine per worker, each with its own buffer.
+// weight matrix [K, C·KH·KW] writes the band of output straight into NCHW. The backward-data pass (and so
+// the transposed convolution) is split by stride phase into stride-1 correlations of dy with flipped
+// sub-kernels, each written straight into its own positions of dx: no col2im scatter. 1×1 stride-1
+// unpadded convolutions skip the copies. Work is split statically over (image, [phase,] band) tasks, one
+// goroutine per worker, each with its own buffers.
 
 // colBudget is the target size, in float32 elements, of one im2col buffer (forward and backward data).
 var colBudget = 1 << 18
@@ -19,8 +21,8 @@ func (g convGeom) bandRows(budget int) int {
 	return max(1, min(r, g.OH))
 }
 
-// pointwiseSplit is how many column ranges a pointwise convolution over n images is cut into per image so that
-// every worker has work.
+// pointwiseSplit is how many column ranges a pointwise convolution over n images is cut into per image so
+// that every worker has work.
 func pointwiseSplit(n int) int {
 	if w := convWorkers(); n < w {
 		return (w + n - 1) / n
@@ -47,11 +49,12 @@ func (g convGeom) forward(n int, x, w, b, y []float32) {
 		})
 		return
 	}
+	pl := g.fwdPlan()
 	rows := g.bandRows(colBudget)
 	bands := (g.OH + rows - 1) / rows
 	ckk := g.ckk()
 	convFor(n*bands, func(_, lo, hi int) {
-		buf := getConvScratch(ckk * rows * g.OW)
+		buf := getConvScratch(ckk*rows*g.OW + g.phaseSize(&pl, rows))
 		defer putConvScratch(buf)
 		for t := lo; t < hi; t++ {
 			img, band := t/bands, t%bands
@@ -59,7 +62,7 @@ func (g convGeom) forward(n int, x, w, b, y []float32) {
 			oy1 := min(oy0+rows, g.OH)
 			cols := (oy1 - oy0) * g.OW
 			col := (*buf)[:ckk*cols]
-			im2col(g, x[img*in:], oy0, oy1, col)
+			g.im2col(&pl, x[img*in:], oy0, oy1, col, (*buf)[ckk*rows*g.OW:])
 			yi := y[img*out+oy0*g.OW:]
 			Sgemm(false, false, g.K, cols, ckk, 1, w, ckk, col, cols, 0, yi, ohw)
 			addBiasBand(b, yi, g.K, ohw, cols)
@@ -74,8 +77,9 @@ func addBiasBand(b, y []float32, rows, ld, cols int) {
 	}
 	for k := 0; k < rows; k++ {
 		bk := b[k]
-		for i := range y[k*ld : k*ld+cols] {
-			y[k*ld+i] += bk
+		row := y[k*ld : k*ld+cols]
+		for i := range row {
+			row[i] += bk
 		}
 	}
 }
@@ -97,7 +101,70 @@ func (g convGeom) backwardData(n int, dy, w, dx []float32) {
 		})
 		return
 	}
-	// Bands of one image overlap in dx (when the kernel is taller than the stride), so an image is one task.
+	if g.C <= col2imMaxC {
+		g.backwardDataCol2im(n, dy, w, dx)
+		return
+	}
+	wbuf := getConvScratch(g.K * g.ckk())
+	defer putConvScratch(wbuf)
+	phases := g.bwdPhases(w, *wbuf, colBudget)
+	perImage, colMax, tmpMax := 0, 0, 0
+	for _, ph := range phases {
+		perImage += ph.bands
+		colMax = max(colMax, ph.ktu*ph.band*ph.wp)
+		if g.S > 1 {
+			tmpMax = max(tmpMax, g.C*ph.band*ph.wp)
+		}
+	}
+	hw := g.H * g.W
+	convFor(n*perImage, func(_, lo, hi int) {
+		buf := getConvScratch(colMax + tmpMax)
+		defer putConvScratch(buf)
+		col, tmp := (*buf)[:colMax], (*buf)[colMax:]
+		for t := lo; t < hi; t++ {
+			img, r := t/perImage, t%perImage
+			pi := 0
+			for r >= phases[pi].bands {
+				r -= phases[pi].bands
+				pi++
+			}
+			ph := &phases[pi]
+			q0 := r * ph.band
+			q1 := min(q0+ph.band, ph.hp)
+			cols := (q1 - q0) * ph.wp
+			dxi := dx[img*in : (img+1)*in]
+			// The phase's grid rows [q0, q1) land in dst (row stride ld) directly for stride 1, else in tmp
+			// and are then spread over dx.
+			dst, ld := dxi[q0*g.W:], hw
+			if g.S > 1 {
+				dst, ld = tmp[:g.C*cols], cols
+			}
+			switch {
+			case ph.ktu == 0:
+				for c := 0; c < g.C; c++ {
+					clear(dst[c*ld : c*ld+cols])
+				}
+			default:
+				c := col[:ph.ktu*cols]
+				gatherCols(c, planes{data: dy[img*out:], stride: ohw, h: g.OH, w: g.OW}, ph.rows, q0, q1, ph.wp)
+				Sgemm(false, false, g.C, cols, ph.ktu, 1, ph.w, ph.ktu, c, cols, 0, dst, ld)
+			}
+			if g.S > 1 {
+				spreadPhase(g, ph, dxi, dst, q0, q1, cols)
+			}
+		}
+	})
+}
+
+// col2imMaxC is the largest input channel count for which the backward-data pass multiplies by the whole
+// transposed weight matrix ([C·KH·KW, K], a GEMM with a usable m) and scatters with col2im, rather than
+// by C-row sub-kernels per phase (a GEMM with m = C, which wastes most of each 14-row tile for tiny C).
+const col2imMaxC = 4
+
+// backwardDataCol2im is backwardData as dcol = Wᵀ·dy per band followed by col2im. Bands of one image
+// overlap in dx when the kernel is taller than the stride, so an image is one task.
+func (g convGeom) backwardDataCol2im(n int, dy, w, dx []float32) {
+	in, out, ohw := g.inSize(), g.outSize(), g.OH*g.OW
 	rows := g.bandRows(colBudget)
 	ckk := g.ckk()
 	convFor(n, func(_, lo, hi int) {
@@ -117,52 +184,92 @@ func (g convGeom) backwardData(n int, dy, w, dx []float32) {
 	})
 }
 
+// spreadPhase copies a phase's grid rows [q0, q1) from tmp [C, (q1−q0)·wp] to their places
+// dx[c, S·q+ry, S·qx+rx] in one image.
+func spreadPhase(g convGeom, ph *bwdPhase, dx, tmp []float32, q0, q1, cols int) {
+	s := g.S
+	for c := 0; c < g.C; c++ {
+		for q := q0; q < q1; q++ {
+			src := tmp[c*cols+(q-q0)*ph.wp:][:ph.wp]
+			row := dx[(c*g.H+s*q+ph.ry)*g.W+ph.rx:]
+			for qx, v := range src {
+				row[s*qx] = v
+			}
+		}
+	}
+}
+
 // backwardFilter computes dw [K,C,KH,KW] = Σ_n dy_n ⋆ x_n for n images, overwriting dw. Each worker sums its
 // share of the (image, band) tasks into its own accumulator; the accumulators are added in worker order.
+//
+// The product per band is dy_band [K, cols] × col_bandᵀ [cols, C·KH·KW], whose two operands are both
+// contiguous along cols, so Sgemm must pack one of them transposed, the slow packing path. When K is the
+// smaller side the workers accumulate the transpose dwᵀ = col_band × dy_bandᵀ instead, so that only the
+// K-row dy band is packed transposed, and dw is transposed back once at the end.
 func (g convGeom) backwardFilter(n int, x, dy, dw []float32) {
 	in, out, ohw := g.inSize(), g.outSize(), g.OH*g.OW
 	ckk := g.ckk()
 	pw := g.pointwise()
 	rows, bands := g.OH, 1
+	var pl fwdPlan
 	if !pw {
+		pl = g.fwdPlan()
 		rows = g.bandRows(filterColBudget)
 		bands = (g.OH + rows - 1) / rows
 	}
+	trans := g.K <= ckk
 	tasks := n * bands
 	workers := min(convWorkers(), tasks)
 	parts := make([]*[]float32, workers)
-	clear(dw[:g.K*ckk])
 	convFor(tasks, func(wk, lo, hi int) {
-		acc := dw[:g.K*ckk]
-		if wk > 0 {
-			parts[wk] = getConvScratch(g.K * ckk)
-			acc = *parts[wk]
-			clear(acc)
-		}
+		parts[wk] = getConvScratch(g.K * ckk)
+		acc := *parts[wk]
+		clear(acc)
 		var buf *[]float32
 		if !pw {
-			buf = getConvScratch(ckk * rows * g.OW)
+			buf = getConvScratch(ckk*rows*g.OW + g.phaseSize(&pl, rows))
 			defer putConvScratch(buf)
 		}
 		for t := lo; t < hi; t++ {
 			img, band := t/bands, t%bands
-			if pw {
-				Sgemm(false, true, g.K, g.C, ohw, 1, dy[img*out:], ohw, x[img*in:], ohw, 1, acc, g.C)
-				continue
-			}
 			oy0 := band * rows
 			oy1 := min(oy0+rows, g.OH)
 			cols := (oy1 - oy0) * g.OW
-			col := (*buf)[:ckk*cols]
-			im2col(g, x[img*in:], oy0, oy1, col)
-			Sgemm(false, true, g.K, ckk, cols, 1, dy[img*out+oy0*g.OW:], ohw, col, cols, 1, acc, ckk)
+			col, ld := x[img*in:], ohw // pointwise: the image is its own im2col matrix
+			if !pw {
+				col, ld = (*buf)[:ckk*cols], cols
+				g.im2col(&pl, x[img*in:], oy0, oy1, col, (*buf)[ckk*rows*g.OW:])
+			}
+			dyb := dy[img*out+oy0*g.OW:]
+			if trans {
+				Sgemm(false, true, ckk, g.K, cols, 1, col, ld, dyb, ohw, 1, acc, g.K)
+			} else {
+				Sgemm(false, true, g.K, ckk, cols, 1, dyb, ohw, col, ld, 1, acc, ckk)
+			}
 		}
 	})
-	for _, p := range parts[1:] {
-		if p == nil {
-			continue
+	dw = dw[:g.K*ckk]
+	if !trans {
+		copy(dw, *parts[0])
+		for _, p := range parts[1:] {
+			convAccumulate(dw, *p)
 		}
-		convAccumulate(dw[:g.K*ckk], *p)
+	} else {
+		// dw[k, r] = Σ_workers acc[r, k], summed in worker order.
+		convFor(g.K, func(_, lo, hi int) {
+			for k := lo; k < hi; k++ {
+				row := dw[k*ckk : (k+1)*ckk]
+				clear(row)
+				for _, p := range parts {
+					acc := *p
+					for r := range row {
+						row[r] += acc[r*g.K+k]
+					}
+				}
+			}
+		})
+	}
+	for _, p := range parts {
 		putConvScratch(p)
 	}
 }

@@ -1,0 +1,157 @@
+package kernels
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// The residual preset's layers at batch 16 and 256×256 input (docs/model.md).
+var benchConvs = []struct {
+	name string
+	s    ConvShape
+}{
+	{"enc.conv1_1to64_k4s2_256", ConvShape{N: 16, C: 1, H: 256, W: 256, K: 64, KH: 4, KW: 4, Stride: 2, Pad: 1}},
+	{"enc.conv2_64to128_k4s2_128", ConvShape{N: 16, C: 64, H: 128, W: 128, K: 128, KH: 4, KW: 4, Stride: 2, Pad: 1}},
+	{"enc.conv3_128to128_k3_64", ConvShape{N: 16, C: 128, H: 64, W: 64, K: 128, KH: 3, KW: 3, Stride: 1, Pad: 1}},
+	{"res.conv1_128to32_k3_64", ConvShape{N: 16, C: 128, H: 64, W: 64, K: 32, KH: 3, KW: 3, Stride: 1, Pad: 1}},
+	{"res.conv2_32to128_k1_64", ConvShape{N: 16, C: 32, H: 64, W: 64, K: 128, KH: 1, KW: 1, Stride: 1, Pad: 0}},
+	{"pre_vq_128to64_k1_64", ConvShape{N: 16, C: 128, H: 64, W: 64, K: 64, KH: 1, KW: 1, Stride: 1, Pad: 0}},
+	{"dec.conv1_64to128_k3_64", ConvShape{N: 16, C: 64, H: 64, W: 64, K: 128, KH: 3, KW: 3, Stride: 1, Pad: 1}},
+}
+
+var benchConvTs = []struct {
+	name string
+	s    ConvTShape
+}{
+	{"dec.deconv1_128to64_k4s2_64", ConvTShape{N: 16, C: 128, H: 64, W: 64, K: 64, KH: 4, KW: 4, Stride: 2, Pad: 1}},
+	{"dec.deconv2_64to1_k4s2_128", ConvTShape{N: 16, C: 64, H: 128, W: 128, K: 1, KH: 4, KW: 4, Stride: 2, Pad: 1}},
+}
+
+func reportGFLOPs(b *testing.B, flopsPerOp float64) {
+	b.ReportMetric(flopsPerOp*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+func BenchmarkConv2D(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, c := range benchConvs {
+		s := c.s
+		x := randSlice(rng, s.N*s.C*s.H*s.W)
+		w := randSlice(rng, s.K*s.C*s.KH*s.KW)
+		bias := randSlice(rng, s.K)
+		dy := randSlice(rng, s.N*s.K*s.OutH()*s.OutW())
+		flops := float64(s.N) * s.geom().flops()
+		b.Run(c.name+"/fwd", func(b *testing.B) {
+			y := make([]float32, len(dy))
+			for b.Loop() {
+				Conv2D(s, x, w, bias, y)
+			}
+			reportGFLOPs(b, flops)
+		})
+		b.Run(c.name+"/bwd_data", func(b *testing.B) {
+			dx := make([]float32, len(x))
+			for b.Loop() {
+				Conv2DBackwardData(s, dy, w, dx)
+			}
+			reportGFLOPs(b, flops)
+		})
+		b.Run(c.name+"/bwd_filter", func(b *testing.B) {
+			dw := make([]float32, len(w))
+			db := make([]float32, s.K)
+			for b.Loop() {
+				Conv2DBackwardFilter(s, x, dy, dw, db)
+			}
+			reportGFLOPs(b, flops)
+		})
+	}
+}
+
+func BenchmarkConvTranspose2D(b *testing.B) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	for _, c := range benchConvTs {
+		s := c.s
+		x := randSlice(rng, s.N*s.C*s.H*s.W)
+		w := randSlice(rng, s.C*s.K*s.KH*s.KW)
+		bias := randSlice(rng, s.K)
+		dy := randSlice(rng, s.N*s.K*s.OutH()*s.OutW())
+		flops := float64(s.N) * s.geom().flops()
+		b.Run(c.name+"/fwd", func(b *testing.B) {
+			y := make([]float32, len(dy))
+			for b.Loop() {
+				ConvTranspose2D(s, x, w, bias, y)
+			}
+			reportGFLOPs(b, flops)
+		})
+		b.Run(c.name+"/bwd_data", func(b *testing.B) {
+			dx := make([]float32, len(x))
+			for b.Loop() {
+				ConvTranspose2DBackwardData(s, dy, w, dx)
+			}
+			reportGFLOPs(b, flops)
+		})
+		b.Run(c.name+"/bwd_filter", func(b *testing.B) {
+			dw := make([]float32, len(w))
+			db := make([]float32, s.K)
+			for b.Loop() {
+				ConvTranspose2DBackwardFilter(s, x, dy, dw, db)
+			}
+			reportGFLOPs(b, flops)
+		})
+	}
+}
+
+// The residual preset's quantiser: batch 16, 64×64 latent grid, D 64, 512 codes.
+const benchQN, benchQD, benchQHW, benchQK = 16, 64, 64 * 64, 512
+
+func BenchmarkNearestCodes(b *testing.B) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	z := randSlice(rng, benchQN*benchQD*benchQHW)
+	e := randSlice(rng, benchQK*benchQD)
+	idx := make([]int32, benchQN*benchQHW)
+	for b.Loop() {
+		NearestCodes(z, benchQN, benchQD, benchQHW, e, benchQK, idx)
+	}
+	reportGFLOPs(b, 2*float64(benchQN*benchQHW)*benchQK*benchQD)
+}
+
+func BenchmarkGatherScatterCodes(b *testing.B) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	idx := make([]int32, benchQN*benchQHW)
+	for i := range idx {
+		idx[i] = int32(rng.IntN(benchQK))
+	}
+	e := randSlice(rng, benchQK*benchQD)
+	zq := make([]float32, benchQN*benchQD*benchQHW)
+	b.Run("gather", func(b *testing.B) {
+		for b.Loop() {
+			GatherCodes(idx, e, benchQN, benchQD, benchQHW, benchQK, zq)
+		}
+		b.SetBytes(int64(4 * len(zq)))
+	})
+	b.Run("scatter", func(b *testing.B) {
+		de := make([]float32, len(e))
+		for b.Loop() {
+			ScatterCodeGrad(idx, zq, benchQN, benchQD, benchQHW, benchQK, de)
+		}
+		b.SetBytes(int64(4 * len(zq)))
+	})
+}
+
+func BenchmarkReLU(b *testing.B) {
+	// enc.conv2's output: 16×128×64×64.
+	rng := rand.New(rand.NewPCG(5, 5))
+	x := randSlice(rng, 16*128*64*64)
+	y := make([]float32, len(x))
+	b.Run("fwd", func(b *testing.B) {
+		for b.Loop() {
+			ReLU(y, x)
+		}
+		b.SetBytes(int64(8 * len(x)))
+	})
+	b.Run("bwd", func(b *testing.B) {
+		dx := make([]float32, len(x))
+		for b.Loop() {
+			ReLUBackward(dx, x, y)
+		}
+		b.SetBytes(int64(12 * len(x)))
+	})
+}
