@@ -30,8 +30,8 @@ func floorMod(a, b int) int { return a - b*floorDiv(a, b) }
 
 // planes is a stack of 2D planes [·, h, w] (stride floats apart) whose row 0 stands for row index row0.
 type planes struct {
-	data        []float32
-	stride      int
+	data       []float32
+	stride     int
 	h, w, row0 int
 }
 
