@@ -10,6 +10,7 @@ Command line (every measurement prints one JSON object on stdout; see bench/READ
     python torch_vqvae.py train  --preset P --data FILE [--batch 16] [--threads 2] [--warmup 2] [--steps 5]
     python torch_vqvae.py infer  --preset P --data FILE [--batch 16] [--threads 2] [--warmup 2] [--steps 5]
     python torch_vqvae.py onnx   --model vqvae.onnx --preset P --data FILE [--batch 16] [--threads 2] ...
+    python torch_vqvae.py compare-onnx --model vqvae.onnx --weights DIR --preprocess JSON --preset P --data FILE
     python torch_vqvae.py params --preset P                    # names and shapes, as JSON
     python torch_vqvae.py forward --preset P --weights DIR --data FILE --out DIR [--batch 4]
 
@@ -462,53 +463,108 @@ def bench_torch(
     )
 
 
-def onnx_feeds(session, pixels_batch: np.ndarray, mean: float) -> dict:
-    """Inputs for an onnxruntime session: a float input gets u = p/255 − μ, or x = p/255 when the model's
-    metadata says it takes raw [0,1] pixels (`input` = "x"); a uint8 input gets the pixels; dims are
-    [N,1,S,S] or [N,S,S] as the graph declares."""
-    meta = session.get_modelmeta().custom_metadata_map
-    feeds = {}
-    for inp in session.get_inputs():
-        rank = len(inp.shape)
-        px = pixels_batch[:, None] if rank == 4 else pixels_batch
-        if inp.type == "tensor(uint8)":
-            feeds[inp.name] = np.ascontiguousarray(px)
-        elif meta.get("input", "u") == "x":
-            feeds[inp.name] = px.astype(np.float32) / np.float32(255.0)
-        else:
-            feeds[inp.name] = px.astype(np.float32) / np.float32(255.0) - np.float32(mean)
-    return feeds
+def onnx_feeds(session, pixels_batch: np.ndarray) -> dict:
+    """The input of brainvq's vqvae.onnx: `image`, raw pixels x = p/255 as float32 [N,1,S,S] (the graph
+    subtracts μ itself, see onnxexport)."""
+    inputs = session.get_inputs()
+    if len(inputs) != 1 or inputs[0].type != "tensor(float)" or len(inputs[0].shape) != 4:
+        got = [(i.name, i.type, i.shape) for i in inputs]
+        raise ValueError(f"expected one float32 [N,1,S,S] image input, the model has {got}")
+    x = pixels_batch[:, None].astype(np.float32) / np.float32(255.0)
+    return {inputs[0].name: x}
 
 
-def bench_onnx(
-    model_path: str, preset: str, pixels: np.ndarray, batch: int, threads: int, warmup, steps
-):
-    """Times onnxruntime inference of model_path on the CPU with intra_op_num_threads = threads (one
-    inter-op thread, sequential execution, all graph optimisations)."""
+def onnx_session(model_path: str, threads: int):
+    """A CPU onnxruntime session with intra_op_num_threads = threads, one inter-op thread, sequential
+    execution and all graph optimisations."""
     import onnxruntime as ort
 
-    mean, _ = preprocess_constants(pixels)
-    baseline = peak_rss_mib()
     so = ort.SessionOptions()
     so.intra_op_num_threads = threads
     so.inter_op_num_threads = 1
     so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    sess = ort.InferenceSession(model_path, so, providers=["CPUExecutionProvider"])
-    n = pixels.shape[0]
+    return ort.InferenceSession(model_path, so, providers=["CPUExecutionProvider"])
+
+
+def bench_onnx(model_path: str, preset: str, pixels: np.ndarray, batch, threads, warmup, steps):
+    """Times onnxruntime inference of model_path (vqvae.onnx: image → reconstruction, indices) after
+    `warmup` untimed batches; torch is not imported, so the peak RSS is onnxruntime's own."""
+    import onnxruntime as ort
+
+    baseline = peak_rss_mib()
+    sess = onnx_session(model_path, threads)
+    batches = _batches(pixels, batch)
     times = []
     for step in range(warmup + steps):
-        idx = [(step * batch + j) % n for j in range(batch)]
-        feeds = onnx_feeds(sess, pixels[idx], mean)
+        feeds = onnx_feeds(sess, next(batches))
         t0 = time.perf_counter()
         sess.run(None, feeds)
         dt = time.perf_counter() - t0
         if step >= warmup:
             times.append(dt)
+    version = f"onnxruntime {ort.__version__}"
     return _result(
-        "onnxruntime", preset, "infer", batch, threads, warmup, times, baseline,
-        f"onnxruntime {ort.__version__}", model=str(model_path),
-    )  # fmt: skip
+        "onnxruntime",
+        preset,
+        "infer",
+        batch,
+        threads,
+        warmup,
+        times,
+        baseline,
+        version,
+        model=model_path,
+    )
+
+
+def compare_onnx(
+    model_path: str, weights: str, mean: float, preset: str, pixels: np.ndarray
+) -> dict:
+    """Runs the same images through vqvae.onnx (onnxruntime) and through the PyTorch twin loaded with the
+    same brainvq weights (x̂ = clip(v + μ, 0, 1)). Returns:
+    - index_agreement: the fraction of latent positions whose code index agrees;
+    - max_abs_diff / mean_abs_diff: |x̂_onnx − x̂_torch| over all pixels (a code that differs, at a float32
+      near-tie, changes its 4×4 patch and beyond);
+    - max_abs_diff_same_codes: the largest |x̂_onnx − x̂| where the twin decodes onnxruntime's own indices,
+      i.e. the decoders compared on equal input;
+    - max_tie_gap: over the positions whose codes differ, the largest |d(k_onnx) − d(k_torch)| / d(k_torch),
+      d the float64 squared distance from the twin's z_e (0 when all agree)."""
+    torch = _torch()
+    sess = onnx_session(model_path, 1)
+    outs = sess.run(None, onnx_feeds(sess, pixels))
+    names = [o.name for o in sess.get_outputs()]
+    rec_onnx = outs[names.index("reconstruction")]
+    idx_onnx = outs[names.index("indices")]
+    model = build_model(preset)
+    load_brainvq_weights(model, weights)
+    with torch.inference_mode():
+        v, z_e, _, idx = model(torch.from_numpy(to_model_input(pixels, mean)))
+        e = model.vq.codebook
+        z_q = e[torch.from_numpy(idx_onnx.astype(np.int64))].permute(0, 3, 1, 2)
+        v_same = model.dec(z_q)
+    clip = lambda a: np.clip(a + np.float32(mean), 0.0, 1.0)  # noqa: E731
+    rec_torch, rec_same = clip(v.numpy()), clip(v_same.numpy())
+    idx = idx.numpy()
+    differ = idx != idx_onnx
+    gap = 0.0
+    if differ.any():
+        z = z_e.numpy().astype(np.float64).transpose(0, 2, 3, 1)[differ]  # [M, D]
+        cb = e.detach().numpy().astype(np.float64)
+        d_t = ((z - cb[idx[differ]]) ** 2).sum(1)
+        d_o = ((z - cb[idx_onnx[differ]]) ** 2).sum(1)
+        gap = float((np.abs(d_o - d_t) / np.maximum(d_t, 1e-30)).max())
+    return {
+        "system": "check",
+        "preset": preset,
+        "mode": "onnx-vs-pytorch",
+        "images": int(pixels.shape[0]),
+        "index_agreement": float((~differ).mean()),
+        "max_abs_diff": float(np.abs(rec_onnx - rec_torch).max()),
+        "mean_abs_diff": float(np.abs(rec_onnx - rec_torch).mean()),
+        "max_abs_diff_same_codes": float(np.abs(rec_onnx - rec_same).max()),
+        "max_tie_gap": gap,
+    }
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -539,6 +595,19 @@ def main(argv: list[str] | None = None) -> int:
         if name == "onnx":
             p.add_argument("--model", required=True, help="vqvae.onnx")
 
+    p = sub.add_parser(
+        "compare-onnx", help="vqvae.onnx (onnxruntime) vs PyTorch on the same weights"
+    )
+    p.add_argument("--preset", choices=PRESETS, required=True)
+    p.add_argument("--model", required=True, help="vqvae.onnx")
+    p.add_argument("--weights", required=True, help="directory of <name>.npy or a .npz")
+    p.add_argument(
+        "--preprocess", required=True, help='JSON {"mean": μ, ...} (bench/mkmodel writes it)'
+    )
+    p.add_argument("--data", required=True)
+    p.add_argument("--size", type=int, default=256)
+    p.add_argument("--images", type=int, default=4)
+
     p = sub.add_parser("params", help="print parameter names and shapes as JSON")
     p.add_argument("--preset", choices=PRESETS, required=True)
 
@@ -567,6 +636,9 @@ def main(argv: list[str] | None = None) -> int:
         r = bench_torch(a.cmd, a.preset, pixels, a.batch, a.threads, a.warmup, a.steps)
     elif a.cmd == "onnx":
         r = bench_onnx(a.model, a.preset, pixels, a.batch, a.threads, a.warmup, a.steps)
+    elif a.cmd == "compare-onnx":
+        mean = json.loads(Path(a.preprocess).read_text())["mean"]
+        r = compare_onnx(a.model, a.weights, mean, a.preset, pixels[: a.images])
     else:  # forward
         torch = _torch()
         model = build_model(a.preset)
