@@ -150,7 +150,7 @@ func dataFromNIfTI(args []string) error {
 	m.register(fs)
 	in := fs.String("in", "", "the T1 volume (.nii or .nii.gz; required)")
 	stripped := fs.Bool("skull-stripped", false, "the volume is brain only: add a synthetic skull and scalp")
-	contrast := fs.Float64("contrast", 1, "grey = 0.47·(v/r)^contrast, r the 95th percentile of the head; >1 darkens CSF and grey matter")
+	contrast := fs.Float64("contrast", 1, "grey = 0.45·(v/r)^contrast, r the 95th percentile of the head; >1 darkens CSF and grey matter")
 	noticeFile := fs.String("notice", "", "a text file with the volume's copyright notice, copied into the dataset")
 	if err := fs.Parse(args); err != nil {
 		return err

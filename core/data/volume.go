@@ -281,3 +281,45 @@ func sortPts(p []pt2) {
 		return cmp.Compare(a.y, b.y)
 	})
 }
+
+// axialPlane sets dst ([dim[1],dim[0]]) to v linearly interpolated at height z, 0 ≤ z ≤ dim[2]−1.
+func axialPlane(v []float32, dim [3]int, z float64, dst []float32) {
+	nxy := dim[0] * dim[1]
+	k := min(dim[2]-1, max(0, int(math.Floor(z))))
+	f := float32(z - float64(k))
+	lo := v[k*nxy : (k+1)*nxy]
+	if k+1 >= dim[2] || f == 0 {
+		copy(dst, lo)
+		return
+	}
+	hi := v[(k+1)*nxy : (k+2)*nxy]
+	for i := range dst {
+		dst[i] = lo[i] + f*(hi[i]-lo[i])
+	}
+}
+
+// bilinear samples a [ny,nx] plane at continuous pixel coordinates (x,y) (pixel centres at integers);
+// pixels outside count as the value outside.
+func bilinear(v []float32, nx, ny int, x, y float64, outside float32) float32 {
+	x0, y0 := math.Floor(x), math.Floor(y)
+	i, j := int(x0), int(y0)
+	if i < -1 || j < -1 || i >= nx || j >= ny {
+		return outside
+	}
+	fx, fy := float32(x-x0), float32(y-y0)
+	if i >= 0 && j >= 0 && i+1 < nx && j+1 < ny {
+		o := i + nx*j
+		c0 := v[o] + fx*(v[o+1]-v[o])
+		c1 := v[o+nx] + fx*(v[o+nx+1]-v[o+nx])
+		return c0 + fy*(c1-c0)
+	}
+	at := func(a, b int) float32 {
+		if a < 0 || b < 0 || a >= nx || b >= ny {
+			return outside
+		}
+		return v[a+nx*b]
+	}
+	c0 := at(i, j) + fx*(at(i+1, j)-at(i, j))
+	c1 := at(i, j+1) + fx*(at(i+1, j+1)-at(i, j+1))
+	return c0 + fy*(c1-c0)
+}
