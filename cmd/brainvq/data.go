@@ -38,14 +38,14 @@ func cmdData(args []string) error {
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()
-		return errors.New("data: name a subcommand (make, from-nifti or inspect)")
+		return errors.New("name a subcommand: make, from-nifti or inspect")
 	}
 	for _, s := range subs {
 		if s.name == fs.Arg(0) {
 			return s.run(fs.Args()[1:])
 		}
 	}
-	return fmt.Errorf("data: unknown subcommand %q (want make, from-nifti or inspect)", fs.Arg(0))
+	return fmt.Errorf("unknown subcommand %q (want make, from-nifti or inspect)", fs.Arg(0))
 }
 
 // makeFlags are the flags shared by `data make` and `data from-nifti`.

@@ -169,9 +169,12 @@ func TestLoadSplitErrors(t *testing.T) {
 	t.Run("truncated PNG", func(t *testing.T) {
 		d := mk("truncated")
 		bad := filepath.Join(d, "case_1_slice_0.nii.png")
-		os.WriteFile(bad, good[:len(good)/2], 0o644)
-		_, err := LoadSplit(d, opt)
-		mustErr(t, err, bad, "truncated PNG")
+		// Cut inside the header, inside the pixel data, and just before the end.
+		for _, n := range []int{20, 60, len(good) / 2, len(good) - 5} {
+			os.WriteFile(bad, good[:n], 0o644)
+			_, err := LoadSplit(d, opt)
+			mustErr(t, err, bad, "truncated PNG")
+		}
 	})
 	t.Run("corrupt PNG", func(t *testing.T) {
 		d := mk("corrupt")

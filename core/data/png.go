@@ -41,19 +41,27 @@ func decodeFile(path string, dst []float32, size int, resize bool) error {
 	return nil
 }
 
+// pngEnd is the IEND chunk (length 0, type, CRC) that ends every complete PNG file.
+var pngEnd = []byte("\x00\x00\x00\x00IEND\xaeB`\x82")
+
 // decodeGrey decodes a PNG file's bytes into a [h,w] grey image with values in [0,1].
 // 8-bit grey: p/255. 16-bit grey: p/65535. Paletted, colour (8- or 16-bit, with or without alpha) and
 // grey+alpha: luma 0.299·R + 0.587·G + 0.114·B of the colour composited over black (alpha-premultiplied),
 // so a grey image stored as RGB gives the same values as stored as grey.
 func decodeGrey(b []byte) (w, h int, pix []float32, err error) {
+	if len(b) == 0 {
+		return 0, 0, nil, errors.New("empty file, not a PNG")
+	}
 	if len(b) < len(pngSignature) || string(b[:len(pngSignature)]) != pngSignature {
 		n := min(len(b), 8)
 		return 0, 0, nil, fmt.Errorf("not a PNG file (starts with %q)", b[:n])
 	}
 	img, err := png.Decode(bytes.NewReader(b))
 	if err != nil {
-		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-			return 0, 0, nil, fmt.Errorf("truncated PNG (%d bytes): %w", len(b), err)
+		// A whole PNG ends with its IEND chunk; a file cut short does not (and then the decoder reports
+		// either an unexpected EOF or missing pixel data, depending on where the cut fell).
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || !bytes.HasSuffix(b, pngEnd) {
+			return 0, 0, nil, fmt.Errorf("truncated PNG (%d bytes, no IEND chunk at the end): %w", len(b), err)
 		}
 		return 0, 0, nil, fmt.Errorf("corrupt PNG: %w", err)
 	}
