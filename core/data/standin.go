@@ -347,8 +347,9 @@ func prepareVolume(vol *Volume, opt StandInOptions) (*prepared, error) {
 	margin := 0.0
 	head := inside
 	if opt.SkullStripped {
-		// The head hull: each axial slice's convex hull of the tissue, smoothed (σ 5 mm in-plane, 3 mm across slices) so
-		// its corners round off and the outline changes gradually with height.
+		// The head hull: each axial slice's convex hull of the tissue, smoothed (σ 5 mm in-plane, 3 mm across
+		// slices) so its corners round off and the outline changes gradually with height. Inside it, what is
+		// not brain is dark (CSF, bone); outside it the scalp layers follow the distance to it.
 		h := convexHullSlices(inside, p.dim)
 		m := make([]float32, n)
 		for i, in := range h {
