@@ -27,8 +27,22 @@ var benchConvTs = []struct {
 	{"dec.deconv2_64to1_k4s2_128", ConvTShape{N: 16, C: 64, H: 128, W: 128, K: 1, KH: 4, KW: 4, Stride: 2, Pad: 1}},
 }
 
-func reportGFLOPs(b *testing.B, flopsPerOp float64) {
-	b.ReportMetric(flopsPerOp*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+// The machine these run on is shared, so besides the wall-clock rate the benchmarks report the rate per
+// CPU-second used by the whole process (all worker threads together): on an otherwise idle machine with
+// P cores, GFLOP/s ≈ P × GFLOP/cpu-s when the work splits evenly.
+
+// cpuTimer measures the process CPU time spent in a benchmark loop.
+type cpuTimer struct{ start float64 }
+
+func startCPU() cpuTimer { return cpuTimer{processCPUSeconds()} }
+
+// report adds GFLOP/s (wall clock) and GFLOP/cpu-s for b.N operations of flopsPerOp each.
+func (c cpuTimer) report(b *testing.B, flopsPerOp float64) {
+	total := flopsPerOp * float64(b.N) / 1e9
+	b.ReportMetric(total/b.Elapsed().Seconds(), "GFLOP/s")
+	if cpu := processCPUSeconds() - c.start; cpu > 0 && c.start > 0 {
+		b.ReportMetric(total/cpu, "GFLOP/cpu-s")
+	}
 }
 
 func BenchmarkConv2D(b *testing.B) {
@@ -42,25 +56,28 @@ func BenchmarkConv2D(b *testing.B) {
 		flops := float64(s.N) * s.geom().flops()
 		b.Run(c.name+"/fwd", func(b *testing.B) {
 			y := make([]float32, len(dy))
+			ct := startCPU()
 			for b.Loop() {
 				Conv2D(s, x, w, bias, y)
 			}
-			reportGFLOPs(b, flops)
+			ct.report(b, flops)
 		})
 		b.Run(c.name+"/bwd_data", func(b *testing.B) {
 			dx := make([]float32, len(x))
+			ct := startCPU()
 			for b.Loop() {
 				Conv2DBackwardData(s, dy, w, dx)
 			}
-			reportGFLOPs(b, flops)
+			ct.report(b, flops)
 		})
 		b.Run(c.name+"/bwd_filter", func(b *testing.B) {
 			dw := make([]float32, len(w))
 			db := make([]float32, s.K)
+			ct := startCPU()
 			for b.Loop() {
 				Conv2DBackwardFilter(s, x, dy, dw, db)
 			}
-			reportGFLOPs(b, flops)
+			ct.report(b, flops)
 		})
 	}
 }
@@ -76,25 +93,28 @@ func BenchmarkConvTranspose2D(b *testing.B) {
 		flops := float64(s.N) * s.geom().flops()
 		b.Run(c.name+"/fwd", func(b *testing.B) {
 			y := make([]float32, len(dy))
+			ct := startCPU()
 			for b.Loop() {
 				ConvTranspose2D(s, x, w, bias, y)
 			}
-			reportGFLOPs(b, flops)
+			ct.report(b, flops)
 		})
 		b.Run(c.name+"/bwd_data", func(b *testing.B) {
 			dx := make([]float32, len(x))
+			ct := startCPU()
 			for b.Loop() {
 				ConvTranspose2DBackwardData(s, dy, w, dx)
 			}
-			reportGFLOPs(b, flops)
+			ct.report(b, flops)
 		})
 		b.Run(c.name+"/bwd_filter", func(b *testing.B) {
 			dw := make([]float32, len(w))
 			db := make([]float32, s.K)
+			ct := startCPU()
 			for b.Loop() {
 				ConvTranspose2DBackwardFilter(s, x, dy, dw, db)
 			}
-			reportGFLOPs(b, flops)
+			ct.report(b, flops)
 		})
 	}
 }
@@ -107,10 +127,11 @@ func BenchmarkNearestCodes(b *testing.B) {
 	z := randSlice(rng, benchQN*benchQD*benchQHW)
 	e := randSlice(rng, benchQK*benchQD)
 	idx := make([]int32, benchQN*benchQHW)
+	ct := startCPU()
 	for b.Loop() {
 		NearestCodes(z, benchQN, benchQD, benchQHW, e, benchQK, idx)
 	}
-	reportGFLOPs(b, 2*float64(benchQN*benchQHW)*benchQK*benchQD)
+	ct.report(b, 2*float64(benchQN*benchQHW)*benchQK*benchQD)
 }
 
 func BenchmarkGatherScatterCodes(b *testing.B) {

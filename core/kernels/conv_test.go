@@ -73,19 +73,23 @@ func convCases(rng *rand.Rand) []ConvShape {
 	return cases
 }
 
-// withSettings runs f under each combination of worker count and band budget that changes the code path:
-// one worker or three (more than most batches), one band per image or one output row per band.
+// withSettings runs f under each combination of settings that changes the code path: one worker or three
+// (more than most batches), one band per image or one output row per band, forward GEMM as K×cols or
+// transposed.
 func withSettings(t *testing.T, f func(t *testing.T)) {
 	oldProcs, oldCol, oldFilter := runtime.GOMAXPROCS(0), colBudget, filterColBudget
+	oldSwap, oldSwapCKK := fwdSwapMaxK, fwdSwapMinCKK
 	defer func() {
 		runtime.GOMAXPROCS(oldProcs)
-		colBudget, filterColBudget = oldCol, oldFilter
+		colBudget, filterColBudget, fwdSwapMaxK, fwdSwapMinCKK = oldCol, oldFilter, oldSwap, oldSwapCKK
 	}()
 	for _, procs := range []int{1, 3} {
 		for _, budget := range []int{1 << 20, 1} {
-			runtime.GOMAXPROCS(procs)
-			colBudget, filterColBudget = budget, budget
-			t.Run(fmt.Sprintf("procs%d_budget%d", procs, budget), f)
+			for _, swap := range []int{0, 1 << 30} {
+				runtime.GOMAXPROCS(procs)
+				colBudget, filterColBudget, fwdSwapMaxK, fwdSwapMinCKK = budget, budget, swap, 0
+				t.Run(fmt.Sprintf("procs%d_budget%d_swap%d", procs, budget, swap), f)
+			}
 		}
 	}
 }
