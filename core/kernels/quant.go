@@ -108,23 +108,52 @@ func NearestCodes(z []float32, n, d, hw int, codebook []float32, kc int, idx []i
 }
 
 // scanBestTwo walks the score tile s [Kc, cols] row by row and keeps, per column j, the smallest and second
-// smallest v = ee32[k] − 2·s[k,j] and the (lowest) k of the smallest.
+// smallest v = ee32[k] − 2·s[k,j] and the (lowest) k of the smallest. Four rows go together so that the
+// common case, none of the four beating the current second best, costs one comparison each.
 func scanBestTwo(s []float32, cols int, ee32, best, second []float32, arg []int32) {
 	inf := float32(math.Inf(1))
+	n := len(best)
+	second = second[:n]
+	arg = arg[:n]
 	for j := range best {
 		best[j], second[j], arg[j] = inf, inf, 0
 	}
-	second = second[:len(best)]
-	arg = arg[:len(best)]
-	for k, e := range ee32 {
-		row := s[k*cols : k*cols+len(best)]
+	kc := len(ee32)
+	k := 0
+	for ; k+4 <= kc; k += 4 {
+		e0, e1, e2, e3 := ee32[k], ee32[k+1], ee32[k+2], ee32[k+3]
+		r0 := s[k*cols : k*cols+n]
+		r1 := s[(k+1)*cols : (k+1)*cols+n]
+		r2 := s[(k+2)*cols : (k+2)*cols+n]
+		r3 := s[(k+3)*cols : (k+3)*cols+n]
+		for j, sec := range second {
+			v0 := e0 - 2*r0[j]
+			v1 := e1 - 2*r1[j]
+			v2 := e2 - 2*r2[j]
+			v3 := e3 - 2*r3[j]
+			if v0 < sec || v1 < sec || v2 < sec || v3 < sec {
+				b, sc, a := best[j], sec, arg[j]
+				for i, v := range [4]float32{v0, v1, v2, v3} {
+					if v < sc {
+						if v < b {
+							sc, b, a = b, v, int32(k+i)
+						} else {
+							sc = v
+						}
+					}
+				}
+				best[j], second[j], arg[j] = b, sc, a
+			}
+		}
+	}
+	for ; k < kc; k++ {
+		e := ee32[k]
+		row := s[k*cols : k*cols+n]
 		for j, sv := range row {
 			v := e - 2*sv
 			if v < second[j] {
 				if v < best[j] {
-					second[j] = best[j]
-					best[j] = v
-					arg[j] = int32(k)
+					second[j], best[j], arg[j] = best[j], v, int32(k)
 				} else {
 					second[j] = v
 				}
