@@ -1,6 +1,9 @@
 package kernels
 
-import "fmt"
+import (
+	"fmt"
+	"unsafe"
+)
 
 // Tile and block sizes of Sgemm. The micro-kernel computes an sgemmMR×sgemmNR tile of C from a packed
 // sgemmMR-row panel of op(A) and a packed sgemmNR-column panel of op(B), both kc long.
@@ -187,9 +190,12 @@ var sgemmAPool, sgemmBPool floatPool
 // serial computes the whole (sub)problem on the calling goroutine. Loop order: n blocks (jc), k blocks
 // (pc: the kc×nc B block is packed once), blocks of up to sgemmMC rows of A (ic: packed once per B
 // block), then per 14-row panel of that block every 32-column panel of the B block (the micro-kernel).
+//
+// While a block of A is multiplied, the kernels prefetch what is packed next: the next block of A or,
+// during the last block, the first block of A and the B block of the next (jc, pc) step.
 func (g *gemmArgs) serial() {
 	kc, nc := gemmBlocks(g.n, g.k)
-	mc := min(sgemmMC, roundUp(g.m, sgemmMR))
+	mc := roundUp(ceilDiv(g.m, ceilDiv(g.m, sgemmMC)), sgemmMR)
 	abuf := sgemmAPool.get(mc * sgemmARowStride)
 	bbuf := sgemmBPool.get(kc * nc)
 	defer sgemmAPool.put(abuf)
@@ -205,11 +211,61 @@ func (g *gemmArgs) serial() {
 			if pc > 0 {
 				beta = 1
 			}
+			// The next (jc, pc) step, if any.
+			pc2, kc2, jc2, nc2 := pc+kc, min(kc, g.k-pc-kc), jc, ncur
+			if pc2 >= g.k {
+				pc2, kc2, jc2, nc2 = 0, kc, jc+nc, min(nc, g.n-jc-nc)
+			}
 			for ic := 0; ic < g.m; ic += mc {
-				g.blockA(ap, ic, min(mc, g.m-ic), pc, kcur, jc, ncur, bp, beta)
+				var next [2]pfRegion
+				if ic+mc < g.m {
+					next[0] = g.regionA(ic+mc, min(mc, g.m-ic-mc), pc, kcur)
+				} else if jc2 < g.n {
+					next[0] = g.regionA(0, mc, pc2, kc2)
+					next[1] = g.regionB(pc2, kc2, jc2, nc2)
+				}
+				g.blockA(ap, ic, min(mc, g.m-ic), pc, kcur, jc, ncur, bp, beta, &next)
 			}
 		}
 	}
+}
+
+// pfRegion is a part of A or B that will be packed soon, to be prefetched: rows of lines 64-byte lines
+// each, ld bytes apart, from address base. The zero value is empty.
+type pfRegion struct {
+	base        uintptr
+	ld          int
+	rows, lines int
+}
+
+// regionLines returns how many 64-byte lines can hold n bytes starting at any alignment.
+func regionLines(n int) int { return (n+63)/64 + 1 }
+
+// regionA returns the stored part of A that holds rows i0 … i0+mb−1, columns p0 … p0+kc−1 of op(A).
+func (g *gemmArgs) regionA(i0, mb, p0, kc int) pfRegion {
+	mb = min(mb, g.m-i0)
+	if mb <= 0 || kc <= 0 {
+		return pfRegion{}
+	}
+	if g.transA {
+		return pfRegion{base: uintptr(unsafe.Pointer(&g.a[p0*g.lda+i0])), ld: 4 * g.lda,
+			rows: kc, lines: regionLines(4 * mb)}
+	}
+	return pfRegion{base: uintptr(unsafe.Pointer(&g.a[i0*g.lda+p0])), ld: 4 * g.lda,
+		rows: mb, lines: regionLines(4 * kc)}
+}
+
+// regionB returns the stored part of B that holds rows p0 … p0+kc−1, columns j0 … j0+nc−1 of op(B).
+func (g *gemmArgs) regionB(p0, kc, j0, nc int) pfRegion {
+	if nc <= 0 || kc <= 0 {
+		return pfRegion{}
+	}
+	if g.transB {
+		return pfRegion{base: uintptr(unsafe.Pointer(&g.b[j0*g.ldb+p0])), ld: 4 * g.ldb,
+			rows: nc, lines: regionLines(4 * kc)}
+	}
+	return pfRegion{base: uintptr(unsafe.Pointer(&g.b[p0*g.ldb+j0])), ld: 4 * g.ldb,
+		rows: kc, lines: regionLines(4 * nc)}
 }
 
 // packBPanelGo packs columns jq … jq+nr−1 (nr ≤ 32) and rows p0 … p0+kc−1 of op(B) into the kc×32
@@ -274,6 +330,7 @@ func (g *gemmArgs) packAGo(dst []float32, i0, mr, p0, kc int) {
 // p0+kc−1) against the packed B block bp: per 14-row panel, pack it, then run the pure-Go micro-kernel
 // on every 32-column panel of the B block.
 func (g *gemmArgs) blockGo(ap []float32, i0, mb, p0, kc, j0, nc int, bp []float32, beta float32) {
+	// (The pure-Go path does not prefetch.)
 	for ir := 0; ir < mb; ir += sgemmMR {
 		mr := min(sgemmMR, mb-ir)
 		g.packAGo(ap, i0+ir, mr, p0, kc)

@@ -9,11 +9,44 @@ import "unsafe"
 // kernel14x32K reads A packed k-major: A[i][p] = a[p*14+i].
 // kernel14x32R reads A packed row by row: A[i][p] = a[i*sgemmARowStride+p].
 //
+// While it computes, a kernel prefetches 2·⌊kc/4⌋ cache lines of a 2D region (see prefetchCursor):
+// starting at address pf, pfleft lines in the current row, then pfskip bytes to the next row, which has
+// pflines lines. Prefetching never faults, so the region may run past the end of the data.
+//
 //go:noescape
-func kernel14x32K(kc int, a, b, c *float32, ldc int, alpha, beta float32, mr int, mask uint32)
+func kernel14x32K(kc int, a, b, c *float32, ldc int, alpha, beta float32, mr int, mask uint32,
+	pf uintptr, pfskip, pflines, pfleft int)
 
 //go:noescape
-func kernel14x32R(kc int, a, b, c *float32, ldc int, alpha, beta float32, mr int, mask uint32)
+func kernel14x32R(kc int, a, b, c *float32, ldc int, alpha, beta float32, mr int, mask uint32,
+	pf uintptr, pfskip, pflines, pfleft int)
+
+// prefetchCursor walks the cache lines of up to two regions in memory order, handing each kernel call
+// the next stretch to prefetch (one call's stretch stays within one region).
+type prefetchCursor struct {
+	regs      *[2]pfRegion
+	reg       int     // current region
+	row, line int     // next line to prefetch in it
+	idle      uintptr // address handed out when all is done (already cached)
+}
+
+// take returns the kernel's prefetch arguments for a call that prefetches n lines, and advances.
+func (pc *prefetchCursor) take(n int) (pf uintptr, skip, lines, left int) {
+	for pc.reg < len(pc.regs) && pc.row >= pc.regs[pc.reg].rows {
+		pc.reg++
+		pc.row, pc.line = 0, 0
+	}
+	if pc.reg >= len(pc.regs) {
+		return pc.idle, 0, 1 << 30, 1 << 30
+	}
+	r := &pc.regs[pc.reg]
+	pf = r.base + uintptr(pc.row*r.ld+pc.line*64)
+	skip, lines, left = r.ld-r.lines*64, r.lines, r.lines-pc.line
+	pc.line += n
+	pc.row += pc.line / r.lines
+	pc.line %= r.lines
+	return pf, skip, lines, left
+}
 
 // The packing routines (sgemm_amd64.s); all need kc ≥ 1.
 
@@ -65,8 +98,10 @@ func (g *gemmArgs) packB(dst []float32, p0, kc, j0, nc int) {
 }
 
 // blockA packs mb rows of op(A) (from row i0, columns p0 … p0+kc−1) and multiplies each 14-row panel
-// with every 32-column panel of the packed B block bp (nc columns, from column j0 of C).
-func (g *gemmArgs) blockA(ap []float32, i0, mb, p0, kc, j0, nc int, bp []float32, beta float32) {
+// with every 32-column panel of the packed B block bp (nc columns, from column j0 of C). The kernels
+// prefetch the regions in next meanwhile.
+func (g *gemmArgs) blockA(ap []float32, i0, mb, p0, kc, j0, nc int, bp []float32, beta float32,
+	next *[2]pfRegion) {
 	if !useAVX512 {
 		g.blockGo(ap, i0, mb, p0, kc, j0, nc, bp, beta)
 		return
@@ -83,6 +118,8 @@ func (g *gemmArgs) blockA(ap []float32, i0, mb, p0, kc, j0, nc int, bp []float32
 		_ = ap[panels*panelStride-1]
 		packAR(&ap[0], &g.a[i0*g.lda+p0], g.lda, kc, mb)
 	}
+	pfc := prefetchCursor{regs: next, idle: uintptr(unsafe.Pointer(&ap[0]))}
+	pfPerCall := 2 * (kc / 4)
 	_ = bp[ceilDiv(nc, sgemmNR)*kc*sgemmNR-1]
 	_ = g.c[(i0+mb-1)*g.ldc+j0+nc-1]
 	for ir := 0; ir < panels; ir++ {
@@ -90,8 +127,9 @@ func (g *gemmArgs) blockA(ap []float32, i0, mb, p0, kc, j0, nc int, bp []float32
 		c := unsafe.Pointer(&g.c[(i0+ir*sgemmMR)*g.ldc+j0])
 		for q := 0; q*sgemmNR < nc; q++ {
 			nr := min(sgemmNR, nc-q*sgemmNR)
+			pf, skip, lines, left := pfc.take(pfPerCall)
 			kern(kc, &ap[ir*panelStride], &bp[q*kc*sgemmNR], (*float32)(unsafe.Add(c, 4*q*sgemmNR)), g.ldc,
-				g.alpha, beta, mr, colMask(nr))
+				g.alpha, beta, mr, colMask(nr), pf, skip, lines, left)
 		}
 	}
 }

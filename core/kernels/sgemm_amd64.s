@@ -5,6 +5,8 @@
 // broadcasts one A element into Z30 or Z31 (VBROADCASTSS from memory) and feeds it to two VFMADD231PS,
 // which accumulate in place. After kc steps the tile is written back as C = alpha·acc + beta·C, through
 // masks: only the first mr rows and the columns set in mask are touched, and C is not read when beta is 0.
+// Every 2 k steps the kernel also prefetches one cache line of a region the caller names (the source of
+// the next block of A), so that fetching it from memory overlaps with the arithmetic.
 
 #include "textflag.h"
 
@@ -35,6 +37,11 @@
 // PFROW prefetches the (up to three) cache lines of one 32-float row of C at R8.
 #define PFROW PREFETCHT0 (R8); PREFETCHT0 64(R8); PREFETCHT0 124(R8)
 
+// PFA prefetches the next cache line of the region the caller asked for (see sgemm_amd64.go): R13 is
+// the address, R11 the lines left in the current row of the region, R10 the lines per row, and R9 the
+// bytes from the end of one row's segment to the start of the next.
+#define PFA PREFETCHT0 (R13); ADDQ $64, R13; LEAQ (R13)(R9*1), R12; DECQ R11; CMOVQEQ R12, R13; CMOVQEQ R10, R11
+
 // PROLOGUE loads the arguments, zeroes the accumulators and prefetches the 14 rows of the C tile.
 #define PROLOGUE \
 	MOVQ kc+0(FP), CX; \
@@ -43,6 +50,10 @@
 	MOVQ c+24(FP), DI; \
 	MOVQ ldc+32(FP), DX; \
 	SHLQ $2, DX; \
+	MOVQ pf+64(FP), R13; \
+	MOVQ pfskip+72(FP), R9; \
+	MOVQ pflines+80(FP), R10; \
+	MOVQ pfleft+88(FP), R11; \
 	MOVQ DI, R8; \
 	PFROW; ADDQ DX, R8; PFROW; ADDQ DX, R8; \
 	PFROW; ADDQ DX, R8; PFROW; ADDQ DX, R8; \
@@ -97,8 +108,9 @@ done: \
 	VZEROUPPER; \
 	RET
 
-// func kernel14x32K(kc int, a, b, c *float32, ldc int, alpha, beta float32, mr int, mask uint32)
-TEXT ·kernel14x32K(SB), NOSPLIT, $0-60
+// func kernel14x32K(kc int, a, b, c *float32, ldc int, alpha, beta float32, mr int, mask uint32,
+//	pf uintptr, pfskip, pflines, pfleft int)
+TEXT ·kernel14x32K(SB), NOSPLIT, $0-96
 	PROLOGUE
 
 loop4:
@@ -106,8 +118,10 @@ loop4:
 	JLT  tail
 	STEPK(0)
 	STEPK(1)
+	PFA
 	STEPK(2)
 	STEPK(3)
+	PFA
 	ADDQ $224, AX
 	ADDQ $512, BX
 	SUBQ $4, CX
@@ -125,8 +139,9 @@ tail:
 epilogue:
 	EPILOGUE
 
-// func kernel14x32R(kc int, a, b, c *float32, ldc int, alpha, beta float32, mr int, mask uint32)
-TEXT ·kernel14x32R(SB), NOSPLIT, $0-60
+// func kernel14x32R(kc int, a, b, c *float32, ldc int, alpha, beta float32, mr int, mask uint32,
+//	pf uintptr, pfskip, pflines, pfleft int)
+TEXT ·kernel14x32R(SB), NOSPLIT, $0-96
 	PROLOGUE
 
 loop4:
@@ -134,8 +149,10 @@ loop4:
 	JLT  tail
 	STEPR(0)
 	STEPR(1)
+	PFA
 	STEPR(2)
 	STEPR(3)
+	PFA
 	ADDQ $16, AX
 	ADDQ $512, BX
 	SUBQ $4, CX
@@ -155,7 +172,7 @@ epilogue:
 
 // func packAR(dst, src *float32, lda, kc, rows int)
 // Packs rows of A (not transposed) row by row: dst[i*AST/4+p] = src[i*lda+p] for i < rows, p < kc, then
-// writes zero rows up to the next multiple of 14. While copying row i it prefetches row i+2.
+// writes zero rows up to the next multiple of 14.
 TEXT ·packAR(SB), NOSPLIT, $0-40
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
@@ -163,7 +180,6 @@ TEXT ·packAR(SB), NOSPLIT, $0-40
 	SHLQ $2, DX                 // DX = lda in bytes
 	MOVQ kc+24(FP), CX
 	MOVQ rows+32(FP), R8
-	LEAQ (DX)(DX*1), R10        // R10 = prefetch distance: two rows
 	MOVQ CX, R9
 	SHRQ $4, R9                 // R9 = full 16-float vectors per row
 	ANDL $15, CX
@@ -198,7 +214,6 @@ arrow:
 
 arvec:
 	VMOVUPS (AX), Z0
-	PREFETCHT0 (AX)(R10*1)
 	VMOVUPS Z0, (BX)
 	ADDQ $64, AX
 	ADDQ $64, BX
@@ -207,7 +222,6 @@ arvec:
 
 artail:
 	VMOVUPS.Z (AX), K1, Z0
-	PREFETCHT0 (AX)(R10*1)
 	VMOVUPS Z0, K1, (BX)
 	ADDQ DX, SI
 	ADDQ $AST, DI

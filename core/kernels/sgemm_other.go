@@ -6,6 +6,7 @@ package kernels
 func (g *gemmArgs) packB(dst []float32, p0, kc, j0, nc int) { g.packBGo(dst, p0, kc, j0, nc) }
 
 // blockA multiplies a block of mb rows of op(A) with the packed B block (see blockGo).
-func (g *gemmArgs) blockA(ap []float32, i0, mb, p0, kc, j0, nc int, bp []float32, beta float32) {
+func (g *gemmArgs) blockA(ap []float32, i0, mb, p0, kc, j0, nc int, bp []float32, beta float32,
+	_ *[2]pfRegion) {
 	g.blockGo(ap, i0, mb, p0, kc, j0, nc, bp, beta)
 }
