@@ -10,17 +10,19 @@ func TestReLU(t *testing.T) {
 	rng := rand.New(rand.NewPCG(21, 22))
 	for _, n := range []int{0, 1, 17, 3*eltwiseGrain + 5} {
 		src := randSlice(rng, n)
-		if n > 3 {
+		if n > 5 {
 			src[3] = float32(math.NaN())
+			src[4] = float32(math.Inf(-1))
+			src[5] = float32(math.Copysign(0, -1))
 		}
 		dst := filled(n, 7)
 		ReLU(dst, src)
 		for i, v := range src {
 			want := v
-			if v < 0 {
+			if v <= 0 {
 				want = 0
 			}
-			if dst[i] != want && !(math.IsNaN(float64(v)) && math.IsNaN(float64(dst[i]))) {
+			if dst[i] != want && !(math.IsNaN(float64(v)) && math.IsNaN(float64(dst[i]))) || math.Signbit(float64(dst[i])) {
 				t.Fatalf("n=%d: ReLU(%g) = %g", n, v, dst[i])
 			}
 		}
@@ -55,6 +57,21 @@ func TestReLUBackward(t *testing.T) {
 			if dx[i] != want {
 				t.Fatalf("n=%d: dx[%d] = %g, want %g (y %g, dy %g)", n, i, dx[i], want, y[i], dy[i])
 			}
+		}
+	}
+	// Special values of y: only y > 0 passes the gradient.
+	inf, nan := float32(math.Inf(1)), float32(math.NaN())
+	ys := []float32{0, float32(math.Copysign(0, -1)), nan, -nan, inf, -inf, 1e-45, -1e-45, math.MaxFloat32, -1, 1}
+	dx := make([]float32, len(ys))
+	dy := filled(len(ys), 3)
+	ReLUBackward(dx, dy, ys)
+	for i, y := range ys {
+		want := float32(0)
+		if y > 0 {
+			want = 3
+		}
+		if dx[i] != want {
+			t.Errorf("y = %g: dx = %g, want %g", y, dx[i], want)
 		}
 	}
 	mustPanic(t, "short y", func() { ReLUBackward(make([]float32, 3), make([]float32, 3), make([]float32, 2)) })
