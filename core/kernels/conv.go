@@ -3,7 +3,7 @@ package kernels
 import (
 	"errors"
 	"fmt"
-	"runtime"
+	"math/bits"
 	"sync"
 )
 
@@ -104,8 +104,9 @@ func mustConvLen(fn, name string, v []float32, want int) {
 // errBadShape is wrapped by the quantiser's panics for inconsistent sizes.
 var errBadShape = errors.New("inconsistent sizes")
 
-// convWorkers is how many goroutines the convolution and quantiser kernels split their work over.
-func convWorkers() int { return runtime.GOMAXPROCS(0) }
+// convWorkers is how many goroutines the convolution and quantiser kernels split their work over: the
+// package's Threads() setting.
+func convWorkers() int { return Threads() }
 
 // convFor runs fn(worker, lo, hi) over a static split of [0, n) into at most convWorkers() contiguous ranges,
 // one goroutine each, and waits. The split depends only on n and the worker count, so per-worker partial
@@ -133,24 +134,28 @@ func convFor(n int, fn func(worker, lo, hi int)) {
 	wg.Wait()
 }
 
-// convScratchPool recycles float32 work buffers (im2col columns, GEMM tiles, partial gradients) so that calls in
-// a training loop allocate little once warm.
-var convScratchPool sync.Pool
+// convScratchPools recycle float32 work buffers (im2col columns, GEMM tiles, partial gradients) so that
+// calls in a training loop allocate little once warm. Pool i holds buffers of capacity 2^i, so a buffer
+// drawn from the right pool always fits.
+var convScratchPools [48]sync.Pool
 
 // getConvScratch returns a buffer of length n with arbitrary contents; give it back with putConvScratch.
 func getConvScratch(n int) *[]float32 {
-	if p, ok := convScratchPool.Get().(*[]float32); ok {
-		if cap(*p) >= n {
-			*p = (*p)[:n]
-			return p
-		}
-		convScratchPool.Put(p)
+	class := bits.Len(uint(max(n, 1) - 1))
+	if p, ok := convScratchPools[class].Get().(*[]float32); ok {
+		*p = (*p)[:n]
+		return p
 	}
-	buf := make([]float32, n)
+	buf := make([]float32, n, 1<<class)
 	return &buf
 }
 
-func putConvScratch(p *[]float32) { convScratchPool.Put(p) }
+func putConvScratch(p *[]float32) {
+	class := bits.Len(uint(cap(*p) - 1))
+	if cap(*p) == 1<<class {
+		convScratchPools[class].Put(p)
+	}
+}
 
 // channelSums writes out[k] = Σ_{n,p} v[n,k,p] for v [N,K,HW], summing in float64.
 func channelSums(n, k, hw int, v, out []float32) {

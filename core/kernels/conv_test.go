@@ -77,16 +77,16 @@ func convCases(rng *rand.Rand) []ConvShape {
 // (more than most batches), one band per image or one output row per band, forward GEMM as K×cols or
 // transposed.
 func withSettings(t *testing.T, f func(t *testing.T)) {
-	oldProcs, oldCol, oldFilter := runtime.GOMAXPROCS(0), colBudget, filterColBudget
+	oldCol, oldFilter := colBudget, filterColBudget
 	oldSwap, oldSwapCKK := fwdSwapMaxK, fwdSwapMinCKK
 	defer func() {
-		runtime.GOMAXPROCS(oldProcs)
+		SetThreads(0)
 		colBudget, filterColBudget, fwdSwapMaxK, fwdSwapMinCKK = oldCol, oldFilter, oldSwap, oldSwapCKK
 	}()
 	for _, procs := range []int{1, 3} {
 		for _, budget := range []int{1 << 20, 1} {
 			for _, swap := range []int{0, 1 << 30} {
-				runtime.GOMAXPROCS(procs)
+				SetThreads(procs)
 				colBudget, filterColBudget, fwdSwapMaxK, fwdSwapMinCKK = budget, budget, swap, 0
 				t.Run(fmt.Sprintf("procs%d_budget%d_swap%d", procs, budget, swap), f)
 			}
@@ -344,4 +344,57 @@ func mustPanic(t *testing.T, what string, f func()) {
 		}
 	}()
 	f()
+}
+
+// bytesPerCall is the heap allocated per call of f after a warm-up call: the least over three rounds of a
+// few calls, since a garbage collection empties the buffer pools now and then.
+func bytesPerCall(f func()) uint64 {
+	runtime.GC()
+	f()
+	best := uint64(math.MaxUint64)
+	for range 3 {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		const calls = 4
+		for range calls {
+			f()
+		}
+		runtime.ReadMemStats(&after)
+		best = min(best, (after.TotalAlloc-before.TotalAlloc)/calls)
+	}
+	return best
+}
+
+// TestSteadyStateAllocations checks that warm calls reuse their scratch buffers: what they allocate
+// (plans, closures) is small next to the im2col buffers.
+func TestSteadyStateAllocations(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	const limit = 32 << 10
+	for _, s := range []ConvShape{
+		{N: 4, C: 16, H: 32, W: 32, K: 32, KH: 3, KW: 3, Stride: 1, Pad: 1},
+		{N: 4, C: 16, H: 32, W: 32, K: 64, KH: 4, KW: 4, Stride: 2, Pad: 1},
+		{N: 4, C: 2, H: 32, W: 32, K: 64, KH: 4, KW: 4, Stride: 2, Pad: 1},
+		{N: 4, C: 16, H: 32, W: 32, K: 32, KH: 1, KW: 1, Stride: 1, Pad: 0},
+	} {
+		x := randSlice(rng, s.N*s.C*s.H*s.W)
+		w := randSlice(rng, s.K*s.C*s.KH*s.KW)
+		b := randSlice(rng, s.K)
+		y := randSlice(rng, s.N*s.K*s.OutH()*s.OutW())
+		dx, dw := make([]float32, len(x)), make([]float32, len(w))
+		for name, f := range map[string]func(){
+			"Conv2D":               func() { Conv2D(s, x, w, b, y) },
+			"Conv2DBackwardData":   func() { Conv2DBackwardData(s, y, w, dx) },
+			"Conv2DBackwardFilter": func() { Conv2DBackwardFilter(s, x, y, dw, b) },
+		} {
+			if got := bytesPerCall(f); got > limit {
+				t.Errorf("%s %+v: %d bytes allocated per warm call, want ≤ %d", name, s, got, limit)
+			}
+		}
+	}
+	z := randSlice(rng, 4*16*256)
+	e := randSlice(rng, 64*16)
+	idx := make([]int32, 4*256)
+	if got := bytesPerCall(func() { NearestCodes(z, 4, 16, 256, e, 64, idx) }); got > limit {
+		t.Errorf("NearestCodes: %d bytes allocated per warm call, want ≤ %d", got, limit)
+	}
 }

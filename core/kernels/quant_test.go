@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"runtime"
 	"testing"
 )
 
@@ -34,11 +33,11 @@ func checkNearest(t *testing.T, what string, z []float32, n, d, hw int, codebook
 // withQuantSettings runs f with one and three workers and with a score tile of one 16-column band or a
 // large one.
 func withQuantSettings(t *testing.T, f func(t *testing.T)) {
-	oldProcs, oldBudget := runtime.GOMAXPROCS(0), quantBudget
-	defer func() { runtime.GOMAXPROCS(oldProcs); quantBudget = oldBudget }()
+	oldBudget := quantBudget
+	defer func() { SetThreads(0); quantBudget = oldBudget }()
 	for _, procs := range []int{1, 3} {
 		for _, budget := range []int{1, 1 << 17} {
-			runtime.GOMAXPROCS(procs)
+			SetThreads(procs)
 			quantBudget = budget
 			t.Run(fmt.Sprintf("procs%d_budget%d", procs, budget), f)
 		}
