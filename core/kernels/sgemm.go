@@ -11,23 +11,27 @@ const (
 	sgemmMR = 14 // rows of a C tile (14 rows × 2 zmm = 28 of the 32 AVX-512 registers)
 	sgemmNR = 32 // columns of a C tile (two 16-float vectors)
 
-	// sgemmKC is the largest k block: the packed A panel (sgemmMR×KC) stays in L1 while it meets every
-	// B panel of the block, and the packed B block (KC×NC) stays in L2.
-	sgemmKC = 384
-	// sgemmBBlockFloats bounds the packed B block (KC×NC floats) so that it fits in this CPU's
-	// per-core L2 (1 MiB here) beside the streams of A and C.
-	sgemmBBlockFloats = 128 * 1024
 	// sgemmARowStride is the row stride, in floats, of an A panel packed row by row (the AVX-512 path
 	// with A not transposed). It is ≥ sgemmKC and 16 times an odd number, so the 14 rows of a panel fall
 	// in different L1 sets. sgemm_amd64.s hard-codes it (AST = 4·sgemmARowStride bytes).
 	sgemmARowStride = 400
-	// sgemmMC is how many rows of op(A) are packed at once (a multiple of sgemmMR).
-	sgemmMC = 8 * sgemmMR
 
 	// sgemmParallelMin is the smallest padded m·n·k worth splitting across goroutines.
 	sgemmParallelMin = 1 << 20
 	// sgemmPackCost weighs one packed element against one multiply-add when choosing how to split.
 	sgemmPackCost = 8
+)
+
+// Cache blocking of Sgemm (variables so that tests and benchmarks can try others).
+var (
+	// sgemmKC is the largest k block (≤ sgemmARowStride): the packed A panel (sgemmMR×KC) stays in L1
+	// while it meets every B panel of the block, and the packed B block (KC×NC) stays in L2.
+	sgemmKC = 384
+	// sgemmBBlockFloats bounds the packed B block (KC×NC floats) so that it fits in this CPU's
+	// per-core L2 (1 MiB here) beside the streams of A and C.
+	sgemmBBlockFloats = 128 * 1024
+	// sgemmMC is how many rows of op(A) are packed at once (a multiple of sgemmMR).
+	sgemmMC = 8 * sgemmMR
 )
 
 // Sgemm computes C = alpha·op(A)·op(B) + beta·C for row-major float32 matrices, where op(X) is X, or Xᵀ

@@ -2,23 +2,25 @@ package kernels
 
 import "unsafe"
 
-// The AVX-512 micro-kernels (sgemm_amd64.s). Each computes T = Σ_p A[i][p]·Bp[p][j] over kc ≥ 0 steps
-// for a 14×32 tile, with Bp a packed kc×32 panel, and writes C[i][j] = alpha·T + beta·C[i][j] for
-// i < mr and the columns j whose bit is set in mask; C is not read when beta is 0. ldc is in floats.
+// The AVX-512 micro-kernels (sgemm_amd64.s). For each of nq ≥ 1 tiles t (14×32, side by side from c
+// on), they compute T = Σ_p A[i][p]·Bt[p][j] over kc ≥ 0 steps, with Bt the t-th packed kc×32 panel from
+// b on, and write C[i][32t+j] = alpha·T + beta·C[i][32t+j] for i < mr and all j < 32 except in the
+// last tile, where only the columns whose bit is set in mask are written. C is not read when beta is
+// 0. ldc is in floats.
 //
 // kernel14x32K reads A packed k-major: A[i][p] = a[p*14+i].
 // kernel14x32R reads A packed row by row: A[i][p] = a[i*sgemmARowStride+p].
 //
-// While it computes, a kernel prefetches 2·⌊kc/4⌋ cache lines of a 2D region (see prefetchCursor):
+// While it computes, a kernel prefetches nq·(2·⌊kc/4⌋+4) cache lines of a 2D region (see prefetchCursor):
 // starting at address pf, pfleft lines in the current row, then pfskip bytes to the next row, which has
 // pflines lines. Prefetching never faults, so the region may run past the end of the data.
 //
 //go:noescape
-func kernel14x32K(kc int, a, b, c *float32, ldc int, alpha, beta float32, mr int, mask uint32,
+func kernel14x32K(kc int, a, b, c *float32, ldc int, alpha, beta float32, mr, nq int, mask uint32,
 	pf uintptr, pfskip, pflines, pfleft int)
 
 //go:noescape
-func kernel14x32R(kc int, a, b, c *float32, ldc int, alpha, beta float32, mr int, mask uint32,
+func kernel14x32R(kc int, a, b, c *float32, ldc int, alpha, beta float32, mr, nq int, mask uint32,
 	pf uintptr, pfskip, pflines, pfleft int)
 
 // prefetchCursor walks the cache lines of up to two regions in memory order, handing each kernel call
@@ -119,17 +121,15 @@ func (g *gemmArgs) blockA(ap []float32, i0, mb, p0, kc, j0, nc int, bp []float32
 		packAR(&ap[0], &g.a[i0*g.lda+p0], g.lda, kc, mb)
 	}
 	pfc := prefetchCursor{regs: next, idle: uintptr(unsafe.Pointer(&ap[0]))}
-	pfPerCall := 2 * (kc / 4)
-	_ = bp[ceilDiv(nc, sgemmNR)*kc*sgemmNR-1]
+	nq := ceilDiv(nc, sgemmNR)
+	mask := colMask(nc - (nq-1)*sgemmNR)
+	pfPerCall := nq * (2*(kc/4) + 4)
+	_ = bp[nq*kc*sgemmNR-1]
 	_ = g.c[(i0+mb-1)*g.ldc+j0+nc-1]
 	for ir := 0; ir < panels; ir++ {
 		mr := min(sgemmMR, mb-ir*sgemmMR)
-		c := unsafe.Pointer(&g.c[(i0+ir*sgemmMR)*g.ldc+j0])
-		for q := 0; q*sgemmNR < nc; q++ {
-			nr := min(sgemmNR, nc-q*sgemmNR)
-			pf, skip, lines, left := pfc.take(pfPerCall)
-			kern(kc, &ap[ir*panelStride], &bp[q*kc*sgemmNR], (*float32)(unsafe.Add(c, 4*q*sgemmNR)), g.ldc,
-				g.alpha, beta, mr, colMask(nr), pf, skip, lines, left)
-		}
+		pf, skip, lines, left := pfc.take(pfPerCall)
+		kern(kc, &ap[ir*panelStride], &bp[0], &g.c[(i0+ir*sgemmMR)*g.ldc+j0], g.ldc, g.alpha, beta, mr, nq, mask,
+			pf, skip, lines, left)
 	}
 }

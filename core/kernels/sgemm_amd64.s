@@ -1,11 +1,12 @@
 // AVX-512 micro-kernels and packing routines for Sgemm (see sgemm.go for the blocking that calls them).
 //
-// The micro-kernel keeps a 14×32 tile of C in 28 zmm accumulators (Z0–Z27: row r in Z(2r), Z(2r+1)).
+// The micro-kernel computes nq ≥ 1 adjacent 14×32 tiles of C, one after the other, from one A panel
+// and nq consecutive B panels. It keeps a 14×32 tile of C in 28 zmm accumulators (Z0–Z27: row r in Z(2r), Z(2r+1)).
 // Each k step loads one 32-wide row of the packed B panel into Z28, Z29 and, for each of the 14 rows,
 // broadcasts one A element into Z30 or Z31 (VBROADCASTSS from memory) and feeds it to two VFMADD231PS,
 // which accumulate in place. After kc steps the tile is written back as C = alpha·acc + beta·C, through
 // masks: only the first mr rows and the columns set in mask are touched, and C is not read when beta is 0.
-// Every 2 k steps the kernel also prefetches one cache line of a region the caller names (the source of
+// Every 2 k steps (and 4 times per tile) the kernel also prefetches one cache line of a region the caller names (the source of
 // the next block of A), so that fetching it from memory overlaps with the arithmetic.
 
 #include "textflag.h"
@@ -42,18 +43,22 @@
 // bytes from the end of one row's segment to the start of the next.
 #define PFA PREFETCHT0 (R13); ADDQ $64, R13; LEAQ (R13)(R9*1), R12; DECQ R11; CMOVQEQ R12, R13; CMOVQEQ R10, R11
 
-// PROLOGUE loads the arguments, zeroes the accumulators and prefetches the 14 rows of the C tile.
-#define PROLOGUE \
-	MOVQ kc+0(FP), CX; \
-	MOVQ a+8(FP), AX; \
+// SETUP loads the arguments that stay in registers for the whole call.
+#define SETUP \
 	MOVQ b+16(FP), BX; \
-	MOVQ c+24(FP), DI; \
 	MOVQ ldc+32(FP), DX; \
 	SHLQ $2, DX; \
-	MOVQ pf+64(FP), R13; \
-	MOVQ pfskip+72(FP), R9; \
-	MOVQ pflines+80(FP), R10; \
-	MOVQ pfleft+88(FP), R11; \
+	MOVQ pf+72(FP), R13; \
+	MOVQ pfskip+80(FP), R9; \
+	MOVQ pflines+88(FP), R10; \
+	MOVQ pfleft+96(FP), R11
+
+// PANELSTART starts one tile: it points AX at the A panel and DI at the tile of C, prefetches the 14 rows
+// of the tile and a few lines of the prefetch region, and zeroes the accumulators.
+#define PANELSTART \
+	MOVQ kc+0(FP), CX; \
+	MOVQ a+8(FP), AX; \
+	MOVQ c+24(FP), DI; \
 	MOVQ DI, R8; \
 	PFROW; ADDQ DX, R8; PFROW; ADDQ DX, R8; \
 	PFROW; ADDQ DX, R8; PFROW; ADDQ DX, R8; \
@@ -62,6 +67,7 @@
 	PFROW; ADDQ DX, R8; PFROW; ADDQ DX, R8; \
 	PFROW; ADDQ DX, R8; PFROW; ADDQ DX, R8; \
 	PFROW; ADDQ DX, R8; PFROW; \
+	PFA; PFA; PFA; PFA; \
 	VPXORD Z0, Z0, Z0; VPXORD Z1, Z1, Z1; VPXORD Z2, Z2, Z2; VPXORD Z3, Z3, Z3; \
 	VPXORD Z4, Z4, Z4; VPXORD Z5, Z5, Z5; VPXORD Z6, Z6, Z6; VPXORD Z7, Z7, Z7; \
 	VPXORD Z8, Z8, Z8; VPXORD Z9, Z9, Z9; VPXORD Z10, Z10, Z10; VPXORD Z11, Z11, Z11; \
@@ -79,15 +85,19 @@
 	VFMADD231PS Z30, zl, Z28; VFMADD231PS Z30, zh, Z29; \
 	VMOVUPS Z28, K1, (DI); VMOVUPS Z29, K2, 64(DI)
 
-// NEXT moves DI to the next row of C, or jumps to done after the mr-th row.
-#define NEXT DECQ SI; JZ done; ADDQ DX, DI
+// NEXT moves DI to the next row of C, or jumps to next after the mr-th row.
+#define NEXT DECQ SI; JZ next; ADDQ DX, DI
 
-// EPILOGUE writes the first mr rows of the tile back to C under the column mask.
+// EPILOGUE writes the first mr rows of the tile back to C, all 32 columns except in the last tile of
+// the call, where mask selects the columns.
 #define EPILOGUE \
 	VBROADCASTSS alpha+40(FP), Z30; \
 	VBROADCASTSS beta+44(FP), Z31; \
 	MOVQ mr+48(FP), SI; \
-	MOVL mask+56(FP), R8; \
+	MOVL $0xffffffff, R8; \
+	MOVL mask+64(FP), R12; \
+	CMPQ nq+56(FP), $1; \
+	CMOVLEQ R12, R8; \
 	KMOVW R8, K1; \
 	SHRL $16, R8; \
 	KMOVW R8, K2; \
@@ -98,20 +108,26 @@
 	ROW0(Z8, Z9); NEXT; ROW0(Z10, Z11); NEXT; ROW0(Z12, Z13); NEXT; ROW0(Z14, Z15); NEXT; \
 	ROW0(Z16, Z17); NEXT; ROW0(Z18, Z19); NEXT; ROW0(Z20, Z21); NEXT; ROW0(Z22, Z23); NEXT; \
 	ROW0(Z24, Z25); NEXT; ROW0(Z26, Z27); \
-	JMP done; \
+	JMP next; \
 withbeta: \
 	ROWB(Z0, Z1); NEXT; ROWB(Z2, Z3); NEXT; ROWB(Z4, Z5); NEXT; ROWB(Z6, Z7); NEXT; \
 	ROWB(Z8, Z9); NEXT; ROWB(Z10, Z11); NEXT; ROWB(Z12, Z13); NEXT; ROWB(Z14, Z15); NEXT; \
 	ROWB(Z16, Z17); NEXT; ROWB(Z18, Z19); NEXT; ROWB(Z20, Z21); NEXT; ROWB(Z22, Z23); NEXT; \
 	ROWB(Z24, Z25); NEXT; ROWB(Z26, Z27); \
-done: \
+next: \
+	ADDQ $128, c+24(FP); \
+	DECQ nq+56(FP); \
+	JNZ  panel; \
 	VZEROUPPER; \
 	RET
 
-// func kernel14x32K(kc int, a, b, c *float32, ldc int, alpha, beta float32, mr int, mask uint32,
+// func kernel14x32K(kc int, a, b, c *float32, ldc int, alpha, beta float32, mr, nq int, mask uint32,
 //	pf uintptr, pfskip, pflines, pfleft int)
-TEXT ·kernel14x32K(SB), NOSPLIT, $0-96
-	PROLOGUE
+TEXT ·kernel14x32K(SB), NOSPLIT, $0-104
+	SETUP
+
+panel:
+	PANELSTART
 
 loop4:
 	CMPQ CX, $4
@@ -139,10 +155,13 @@ tail:
 epilogue:
 	EPILOGUE
 
-// func kernel14x32R(kc int, a, b, c *float32, ldc int, alpha, beta float32, mr int, mask uint32,
+// func kernel14x32R(kc int, a, b, c *float32, ldc int, alpha, beta float32, mr, nq int, mask uint32,
 //	pf uintptr, pfskip, pflines, pfleft int)
-TEXT ·kernel14x32R(SB), NOSPLIT, $0-96
-	PROLOGUE
+TEXT ·kernel14x32R(SB), NOSPLIT, $0-104
+	SETUP
+
+panel:
+	PANELSTART
 
 loop4:
 	CMPQ CX, $4
