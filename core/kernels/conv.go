@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/bits"
 	"sync"
+	"sync/atomic"
 )
 
 // ConvShape describes a 2D convolution of N images: x [N,C,H,W] ⋆ w [K,C,KH,KW] (+ b [K]) → y [N,K,OH,OW],
@@ -109,13 +110,9 @@ var errBadShape = errors.New("inconsistent sizes")
 func convWorkers() int { return Threads() }
 
 // convFor runs fn(worker, lo, hi) over a static split of [0, n) into at most convWorkers() contiguous ranges,
-// one goroutine each, and waits. The split depends only on n and the worker count, so per-worker partial
-// sums (and the results built from them) are reproducible.
+// one goroutine each, and waits. For short, even work (sums, copies).
 func convFor(n int, fn func(worker, lo, hi int)) {
-	workers := convWorkers()
-	if workers > n {
-		workers = n
-	}
+	workers := min(convWorkers(), n)
 	if workers <= 1 {
 		if n > 0 {
 			fn(0, 0, n)
@@ -123,14 +120,33 @@ func convFor(n int, fn func(worker, lo, hi int)) {
 		return
 	}
 	var wg sync.WaitGroup
-	wg.Add(workers - 1)
 	for wk := 1; wk < workers; wk++ {
-		go func(wk int) {
-			defer wg.Done()
-			fn(wk, wk*n/workers, (wk+1)*n/workers)
-		}(wk)
+		wg.Go(func() { fn(wk, wk*n/workers, (wk+1)*n/workers) })
 	}
 	fn(0, 0, n/workers)
+	wg.Wait()
+}
+
+// convTasks runs body on up to convWorkers() goroutines at once and waits; each body pulls task indices
+// from [0, n) with next until next reports false. Tasks are handed out as workers become free, which keeps
+// both cores busy on a machine shared with other work, where a static split waits for its slowest part.
+// Which goroutine runs a task depends on timing, so a task must write only its own outputs.
+func convTasks(n int, body func(next func() (int, bool))) {
+	var counter atomic.Int64
+	next := func() (int, bool) {
+		t := int(counter.Add(1) - 1)
+		return t, t < n
+	}
+	workers := min(convWorkers(), n)
+	if workers <= 1 {
+		body(next)
+		return
+	}
+	var wg sync.WaitGroup
+	for range workers - 1 {
+		wg.Go(func() { body(next) })
+	}
+	body(next)
 	wg.Wait()
 }
 

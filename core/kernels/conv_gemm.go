@@ -35,8 +35,8 @@ func (g convGeom) forward(n int, x, w, b, y []float32) {
 	in, out, ohw := g.inSize(), g.outSize(), g.OH*g.OW
 	if g.pointwise() {
 		split := pointwiseSplit(n)
-		convFor(n*split, func(_, lo, hi int) {
-			for t := lo; t < hi; t++ {
+		convTasks(n*split, func(next func() (int, bool)) {
+			for t, ok := next(); ok; t, ok = next() {
 				img, part := t/split, t%split
 				c0, c1 := part*ohw/split, (part+1)*ohw/split
 				if c0 == c1 {
@@ -59,11 +59,11 @@ func (g convGeom) forward(n int, x, w, b, y []float32) {
 	if swap {
 		tmpSize = rows * g.OW * g.K
 	}
-	convFor(n*bands, func(_, lo, hi int) {
+	convTasks(n*bands, func(next func() (int, bool)) {
 		buf := getConvScratch(colSize + phSize + tmpSize)
 		defer putConvScratch(buf)
 		phase, tmp := (*buf)[colSize:colSize+phSize], (*buf)[colSize+phSize:]
-		for t := lo; t < hi; t++ {
+		for t, ok := next(); ok; t, ok = next() {
 			img, band := t/bands, t%bands
 			oy0 := band * rows
 			oy1 := min(oy0+rows, g.OH)
@@ -131,8 +131,8 @@ func (g convGeom) backwardData(n int, dy, w, dx []float32) {
 	in, out, ohw := g.inSize(), g.outSize(), g.OH*g.OW
 	if g.pointwise() {
 		split := pointwiseSplit(n)
-		convFor(n*split, func(_, lo, hi int) {
-			for t := lo; t < hi; t++ {
+		convTasks(n*split, func(next func() (int, bool)) {
+			for t, ok := next(); ok; t, ok = next() {
 				img, part := t/split, t%split
 				c0, c1 := part*ohw/split, (part+1)*ohw/split
 				if c0 == c1 {
@@ -159,11 +159,11 @@ func (g convGeom) backwardData(n int, dy, w, dx []float32) {
 		}
 	}
 	hw := g.H * g.W
-	convFor(n*perImage, func(_, lo, hi int) {
+	convTasks(n*perImage, func(next func() (int, bool)) {
 		buf := getConvScratch(colMax + tmpMax)
 		defer putConvScratch(buf)
 		col, tmp := (*buf)[:colMax], (*buf)[colMax:]
-		for t := lo; t < hi; t++ {
+		for t, ok := next(); ok; t, ok = next() {
 			img, r := t/perImage, t%perImage
 			pi := 0
 			for r >= phases[pi].bands {
@@ -209,10 +209,10 @@ func (g convGeom) backwardDataCol2im(n int, dy, w, dx []float32) {
 	in, out, ohw := g.inSize(), g.outSize(), g.OH*g.OW
 	rows := g.bandRows(colBudget)
 	ckk := g.ckk()
-	convFor(n, func(_, lo, hi int) {
+	convTasks(n, func(next func() (int, bool)) {
 		buf := getConvScratch(ckk * rows * g.OW)
 		defer putConvScratch(buf)
-		for img := lo; img < hi; img++ {
+		for img, ok := next(); ok; img, ok = next() {
 			dxi := dx[img*in : (img+1)*in]
 			clear(dxi)
 			for oy0 := 0; oy0 < g.OH; oy0 += rows {
@@ -241,13 +241,15 @@ func spreadPhase(g convGeom, ph *bwdPhase, dx, tmp []float32, q0, q1, cols int) 
 	}
 }
 
-// backwardFilter computes dw [K,C,KH,KW] = Σ_n dy_n ⋆ x_n for n images, overwriting dw. Each worker sums its
-// share of the (image, band) tasks into its own accumulator; the accumulators are added in worker order.
+// backwardFilter computes dw [K,C,KH,KW] = Σ_n dy_n ⋆ x_n for n images, overwriting dw. The (image, band)
+// tasks are cut into a fixed number of contiguous groups, each summed into its own accumulator by whichever
+// worker takes it; the accumulators are then added in group order, so the result does not depend on
+// timing (nor on the worker count, up to filterGroups/2 workers).
 //
 // The product per band is dy_band [K, cols] × col_bandᵀ [cols, C·KH·KW], whose two operands are both
-// contiguous along cols, so Sgemm must pack one of them transposed, the slow packing path. When K is the
-// smaller side the workers accumulate the transpose dwᵀ = col_band × dy_bandᵀ instead, so that only the
-// K-row dy band is packed transposed, and dw is transposed back once at the end.
+// contiguous along cols, so Sgemm must pack one of them transposed. When K is the smaller side the groups
+// accumulate the transpose dwᵀ = col_band × dy_bandᵀ instead, so that only the K-row dy band is packed
+// transposed (and the GEMM gets m = C·KH·KW, n = K), and dw is transposed back once at the end.
 func (g convGeom) backwardFilter(n int, x, dy, dw []float32) {
 	in, out, ohw := g.inSize(), g.outSize(), g.OH*g.OW
 	ckk := g.ckk()
@@ -261,48 +263,53 @@ func (g convGeom) backwardFilter(n int, x, dy, dw []float32) {
 	}
 	trans := g.K <= ckk
 	tasks := n * bands
-	workers := min(convWorkers(), tasks)
-	parts := make([]*[]float32, workers)
-	convFor(tasks, func(wk, lo, hi int) {
-		parts[wk] = getConvScratch(g.K * ckk)
-		acc := *parts[wk]
-		clear(acc)
+	groups := min(tasks, max(filterGroups, 2*convWorkers()))
+	accs := make([]*[]float32, groups)
+	convTasks(groups, func(next func() (int, bool)) {
 		var buf *[]float32
 		if !pw {
 			buf = getConvScratch(ckk*rows*g.OW + g.phaseSize(&pl, rows))
 			defer putConvScratch(buf)
 		}
-		for t := lo; t < hi; t++ {
-			img, band := t/bands, t%bands
-			oy0 := band * rows
-			oy1 := min(oy0+rows, g.OH)
-			cols := (oy1 - oy0) * g.OW
-			col, ld := x[img*in:], ohw // pointwise: the image is its own im2col matrix
-			if !pw {
-				col, ld = (*buf)[:ckk*cols], cols
-				g.im2col(&pl, x[img*in:], oy0, oy1, col, (*buf)[ckk*rows*g.OW:])
-			}
-			dyb := dy[img*out+oy0*g.OW:]
-			if trans {
-				Sgemm(false, true, ckk, g.K, cols, 1, col, ld, dyb, ohw, 1, acc, g.K)
-			} else {
-				Sgemm(false, true, g.K, ckk, cols, 1, dyb, ohw, col, ld, 1, acc, ckk)
+		for gr, ok := next(); ok; gr, ok = next() {
+			accs[gr] = getConvScratch(g.K * ckk)
+			acc := *accs[gr]
+			clear(acc)
+			for t := gr * tasks / groups; t < (gr+1)*tasks/groups; t++ {
+				img, band := t/bands, t%bands
+				oy0 := band * rows
+				oy1 := min(oy0+rows, g.OH)
+				cols := (oy1 - oy0) * g.OW
+				col, ld := x[img*in:], ohw // pointwise: the image is its own im2col matrix
+				if !pw {
+					col, ld = (*buf)[:ckk*cols], cols
+					g.im2col(&pl, x[img*in:], oy0, oy1, col, (*buf)[ckk*rows*g.OW:])
+				}
+				dyb := dy[img*out+oy0*g.OW:]
+				if trans {
+					Sgemm(false, true, ckk, g.K, cols, 1, col, ld, dyb, ohw, 1, acc, g.K)
+				} else {
+					Sgemm(false, true, g.K, ckk, cols, 1, dyb, ohw, col, ld, 1, acc, ckk)
+				}
 			}
 		}
 	})
 	dw = dw[:g.K*ckk]
 	if !trans {
-		copy(dw, *parts[0])
-		for _, p := range parts[1:] {
-			convAccumulate(dw, *p)
-		}
+		convFor(g.K, func(_, lo, hi int) {
+			part := dw[lo*ckk : hi*ckk]
+			copy(part, (*accs[0])[lo*ckk:hi*ckk])
+			for _, p := range accs[1:] {
+				convAccumulate(part, (*p)[lo*ckk:hi*ckk])
+			}
+		})
 	} else {
-		// dw[k, r] = Σ_workers acc[r, k], summed in worker order.
+		// dw[k, r] = Σ_groups acc[r, k], summed in group order.
 		convFor(g.K, func(_, lo, hi int) {
 			for k := lo; k < hi; k++ {
 				row := dw[k*ckk : (k+1)*ckk]
 				clear(row)
-				for _, p := range parts {
+				for _, p := range accs {
 					acc := *p
 					for r := range row {
 						row[r] += acc[r*g.K+k]
@@ -311,10 +318,13 @@ func (g convGeom) backwardFilter(n int, x, dy, dw []float32) {
 			}
 		})
 	}
-	for _, p := range parts {
+	for _, p := range accs {
 		putConvScratch(p)
 	}
 }
+
+// filterGroups is how many partial weight gradients backwardFilter sums (at least twice the worker count).
+const filterGroups = 8
 
 // convAccumulate adds src into dst element-wise.
 func convAccumulate(dst, src []float32) {

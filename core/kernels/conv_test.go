@@ -398,3 +398,32 @@ func TestSteadyStateAllocations(t *testing.T) {
 		t.Errorf("NearestCodes: %d bytes allocated per warm call, want ≤ %d", got, limit)
 	}
 }
+
+// TestBackwardFilterDeterministic checks that the weight gradient is bitwise the same whatever the worker
+// count and however the tasks happen to be scheduled.
+func TestBackwardFilterDeterministic(t *testing.T) {
+	oldCol := filterColBudget
+	defer func() { SetThreads(0); filterColBudget = oldCol }()
+	filterColBudget = 1 // one output row per band: many tasks
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, s := range []ConvShape{
+		{N: 5, C: 6, H: 11, W: 9, K: 4, KH: 3, KW: 3, Stride: 1, Pad: 1},
+		{N: 3, C: 3, H: 10, W: 10, K: 7, KH: 1, KW: 1, Stride: 1, Pad: 0},
+	} {
+		x := randSlice(rng, s.N*s.C*s.H*s.W)
+		dy := randSlice(rng, s.N*s.K*s.OutH()*s.OutW())
+		SetThreads(1)
+		want := make([]float32, s.K*s.C*s.KH*s.KW)
+		Conv2DBackwardFilter(s, x, dy, want, nil)
+		for _, threads := range []int{2, 3, 4, 3} {
+			SetThreads(threads)
+			got := make([]float32, len(want))
+			Conv2DBackwardFilter(s, x, dy, got, nil)
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%+v, %d threads: dw[%d] = %g, with one thread %g", s, threads, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}

@@ -67,7 +67,7 @@ func NearestCodes(z []float32, n, d, hw int, codebook []float32, kc int, idx []i
 	band := max(16, quantBudget/kc)
 	band = min(band, hw)
 	bands := (hw + band - 1) / band
-	convFor(n*bands, func(_, lo, hi int) {
+	convTasks(n*bands, func(next func() (int, bool)) {
 		sp := getConvScratch(kc * band)
 		defer putConvScratch(sp)
 		s := *sp
@@ -75,7 +75,7 @@ func NearestCodes(z []float32, n, d, hw int, codebook []float32, kc int, idx []i
 		second := make([]float32, band)
 		arg := make([]int32, band)
 		zz := make([]float64, band)
-		for t := lo; t < hi; t++ {
+		for t, ok := next(); ok; t, ok = next() {
 			img, b := t/bands, t%bands
 			p0 := b * band
 			cols := min(band, hw-p0)
