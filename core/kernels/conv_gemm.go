@@ -5,8 +5,8 @@ package kernels
 // weight matrix [K, C·KH·KW] writes the band of output straight into NCHW. The backward-data pass (and so
 // the transposed convolution) is split by stride phase into stride-1 correlations of dy with flipped
 // sub-kernels, each written straight into its own positions of dx: no col2im scatter. 1×1 stride-1
-// unpadded convolutions skip the copies. Work is split statically over (image, [phase,] band) tasks, one
-// goroutine per worker, each with its own buffers.
+// unpadded convolutions skip the copies. The (image, [phase,] band) tasks are handed out to one goroutine
+// per worker (convTasks), each with its own buffers; Sgemm may split a large band further.
 
 // colBudget is the target size, in float32 elements, of one im2col buffer (forward and backward data).
 var colBudget = 1 << 18
@@ -93,7 +93,7 @@ var fwdSwapMaxK = 48
 // fwdSwapMinCKK is the smallest C·KH·KW for which the transposed forward GEMM is used.
 var fwdSwapMinCKK = 64
 
-// transposeBias writes y[k·ldy + j] = t[j·k + k] + b[k] for t [cols, K]; b may be nil.
+// transposeBias writes y[c·ldy + j] = t[j·k + c] + b[c] for t [cols, k], c < k, j < cols; b may be nil.
 func transposeBias(t []float32, cols, k int, b, y []float32, ldy int) {
 	const blk = 32
 	for j0 := 0; j0 < cols; j0 += blk {
@@ -181,12 +181,11 @@ func (g convGeom) backwardData(n int, dy, w, dx []float32) {
 			if g.S > 1 {
 				dst, ld = tmp[:g.C*cols], cols
 			}
-			switch {
-			case ph.ktu == 0:
+			if ph.ktu == 0 { // no kernel tap lands here (kernel narrower than the stride)
 				for c := 0; c < g.C; c++ {
 					clear(dst[c*ld : c*ld+cols])
 				}
-			default:
+			} else {
 				c := col[:ph.ktu*cols]
 				gatherCols(c, planes{data: dy[img*out:], stride: ohw, h: g.OH, w: g.OW}, ph.rows, q0, q1, ph.wp)
 				Sgemm(false, false, g.C, cols, ph.ktu, 1, ph.w, ph.ktu, c, cols, 0, dst, ld)
@@ -201,7 +200,7 @@ func (g convGeom) backwardData(n int, dy, w, dx []float32) {
 // col2imMaxC is the largest input channel count for which the backward-data pass multiplies by the whole
 // transposed weight matrix ([C·KH·KW, K], a GEMM with a usable m) and scatters with col2im, rather than
 // by C-row sub-kernels per phase (a GEMM with m = C, which wastes most of each 14-row tile for tiny C).
-const col2imMaxC = 4
+var col2imMaxC = 4
 
 // backwardDataCol2im is backwardData as dcol = Wᵀ·dy per band followed by col2im. Bands of one image
 // overlap in dx when the kernel is taller than the stride, so an image is one task.

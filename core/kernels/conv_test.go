@@ -62,9 +62,13 @@ func convCases(rng *rand.Rand) []ConvShape {
 		{N: 1, C: 2, H: 4, W: 4, K: 2, KH: 3, KW: 3, Stride: 3, Pad: 1},
 		{N: 1, C: 2, H: 3, W: 3, K: 2, KH: 3, KW: 3, Stride: 1, Pad: 2},
 		{N: 2, C: 2, H: 5, W: 9, K: 3, KH: 3, KW: 4, Stride: 1, Pad: 1},
+		// Several GEMM tiles in every direction.
+		{N: 2, C: 16, H: 16, W: 13, K: 33, KH: 3, KW: 3, Stride: 1, Pad: 1},
+		{N: 2, C: 9, H: 16, W: 16, K: 20, KH: 4, KW: 4, Stride: 2, Pad: 1},
+		{N: 1, C: 40, H: 9, W: 9, K: 17, KH: 1, KW: 1, Stride: 1, Pad: 0},
 	}
 	ks := []int{1, 3, 4}
-	for range 12 {
+	for range 25 {
 		k := ks[rng.IntN(len(ks))]
 		s := ConvShape{N: 1 + rng.IntN(3), C: 1 + rng.IntN(6), H: k + rng.IntN(12), W: k + rng.IntN(12),
 			K: 1 + rng.IntN(7), KH: k, KW: k, Stride: 1 + rng.IntN(2), Pad: rng.IntN(2)}
@@ -73,24 +77,30 @@ func convCases(rng *rand.Rand) []ConvShape {
 	return cases
 }
 
-// withSettings runs f under each combination of settings that changes the code path: one worker or three
-// (more than most batches), one band per image or one output row per band, forward GEMM as K×cols or
-// transposed.
+// convSetting is one choice of the tunables that select code paths.
+type convSetting struct {
+	threads, budget, swapMaxK, col2imMaxC int
+}
+
+// withSettings runs f under settings that together cover every code path: one worker or three (more than
+// most batches), one band per image or one output row per band, the forward GEMM as K×cols or transposed,
+// backward data by phases or by col2im.
 func withSettings(t *testing.T, f func(t *testing.T)) {
 	oldCol, oldFilter := colBudget, filterColBudget
-	oldSwap, oldSwapCKK := fwdSwapMaxK, fwdSwapMinCKK
+	oldSwap, oldSwapCKK, oldCol2im := fwdSwapMaxK, fwdSwapMinCKK, col2imMaxC
 	defer func() {
 		SetThreads(0)
-		colBudget, filterColBudget, fwdSwapMaxK, fwdSwapMinCKK = oldCol, oldFilter, oldSwap, oldSwapCKK
+		colBudget, filterColBudget = oldCol, oldFilter
+		fwdSwapMaxK, fwdSwapMinCKK, col2imMaxC = oldSwap, oldSwapCKK, oldCol2im
 	}()
-	for _, procs := range []int{1, 3} {
-		for _, budget := range []int{1 << 20, 1} {
-			for _, swap := range []int{0, 1 << 30} {
-				SetThreads(procs)
-				colBudget, filterColBudget, fwdSwapMaxK, fwdSwapMinCKK = budget, budget, swap, 0
-				t.Run(fmt.Sprintf("procs%d_budget%d_swap%d", procs, budget, swap), f)
-			}
-		}
+	for _, st := range []convSetting{
+		{1, 1 << 20, 0, 0}, {3, 1, 1 << 30, 1 << 30}, {1, 1, 1 << 30, 0}, {3, 1 << 20, 0, 1 << 30},
+		{3, 1, 0, 0}, {1, 1 << 20, 1 << 30, 1 << 30},
+	} {
+		SetThreads(st.threads)
+		colBudget, filterColBudget = st.budget, st.budget
+		fwdSwapMaxK, fwdSwapMinCKK, col2imMaxC = st.swapMaxK, 0, st.col2imMaxC
+		t.Run(fmt.Sprintf("%+v", st), f)
 	}
 }
 
@@ -169,9 +179,11 @@ func convTCases(rng *rand.Rand) []ConvTShape {
 		{N: 1, C: 2, H: 3, W: 3, K: 2, KH: 3, KW: 3, Stride: 2, Pad: 0},
 		{N: 1, C: 2, H: 4, W: 2, K: 3, KH: 1, KW: 1, Stride: 2, Pad: 0},
 		{N: 1, C: 2, H: 3, W: 4, K: 2, KH: 3, KW: 3, Stride: 3, Pad: 1},
+		{N: 2, C: 20, H: 8, W: 7, K: 9, KH: 4, KW: 4, Stride: 2, Pad: 1},
+		{N: 1, C: 6, H: 12, W: 12, K: 1, KH: 4, KW: 4, Stride: 2, Pad: 1},
 	}
 	ks := []int{1, 3, 4}
-	for range 10 {
+	for range 20 {
 		k := ks[rng.IntN(len(ks))]
 		s := ConvTShape{N: 1 + rng.IntN(3), C: 1 + rng.IntN(6), H: 1 + rng.IntN(9), W: 1 + rng.IntN(9),
 			K: 1 + rng.IntN(6), KH: k, KW: k, Stride: 1 + rng.IntN(2), Pad: rng.IntN(2)}
