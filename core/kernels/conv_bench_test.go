@@ -176,3 +176,82 @@ func BenchmarkReLU(b *testing.B) {
 		b.SetBytes(int64(12 * len(x)))
 	})
 }
+
+// BenchmarkResidualConvStep runs every convolution of one residual-preset training step at batch 16
+// (forward, backward data except for the input layer, backward filter) plus the quantiser's nearest-code
+// search, in model order, and reports the combined rate and images per second for this part of the step.
+func BenchmarkResidualConvStep(b *testing.B) {
+	rng := rand.New(rand.NewPCG(6, 6))
+	type layer struct {
+		conv  *ConvShape
+		convT *ConvTShape
+		reps  int // how many times the layer occurs (residual blocks: 2 in the encoder, 2 in the decoder)
+		first bool
+	}
+	byName := map[string]ConvShape{}
+	for _, c := range benchConvs {
+		byName[c.name] = c.s
+	}
+	pick := func(name string) *ConvShape { s := byName[name]; return &s }
+	layers := []layer{
+		{conv: pick("enc.conv1_1to64_k4s2_256"), reps: 1, first: true},
+		{conv: pick("enc.conv2_64to128_k4s2_128"), reps: 1},
+		{conv: pick("enc.conv3_128to128_k3_64"), reps: 1},
+		{conv: pick("res.conv1_128to32_k3_64"), reps: 4},
+		{conv: pick("res.conv2_32to128_k1_64"), reps: 4},
+		{conv: pick("pre_vq_128to64_k1_64"), reps: 1},
+		{conv: pick("dec.conv1_64to128_k3_64"), reps: 1},
+		{convT: &benchConvTs[0].s, reps: 1},
+		{convT: &benchConvTs[1].s, reps: 1},
+	}
+	type bufs struct{ x, w, b, y, dx, dw, db []float32 }
+	data := make([]bufs, len(layers))
+	var flops float64
+	for i, l := range layers {
+		var in, wn, k, out int
+		var f float64
+		if l.conv != nil {
+			s := *l.conv
+			in, wn, k, out = s.N*s.C*s.H*s.W, s.K*s.C*s.KH*s.KW, s.K, s.N*s.K*s.OutH()*s.OutW()
+			f = float64(s.N) * s.geom().flops()
+		} else {
+			s := *l.convT
+			in, wn, k, out = s.N*s.C*s.H*s.W, s.C*s.K*s.KH*s.KW, s.K, s.N*s.K*s.OutH()*s.OutW()
+			f = float64(s.N) * s.geom().flops()
+		}
+		passes := 3.0
+		if l.first {
+			passes = 2
+		}
+		flops += f * passes * float64(l.reps)
+		data[i] = bufs{randSlice(rng, in), randSlice(rng, wn), randSlice(rng, k), make([]float32, out),
+			make([]float32, in), make([]float32, wn), make([]float32, k)}
+	}
+	z := randSlice(rng, benchQN*benchQD*benchQHW)
+	e := randSlice(rng, benchQK*benchQD)
+	idx := make([]int32, benchQN*benchQHW)
+	flops += 2 * float64(benchQN*benchQHW) * benchQK * benchQD
+	ct := startCPU()
+	for b.Loop() {
+		for i, l := range layers {
+			d := data[i]
+			for range l.reps {
+				if l.conv != nil {
+					Conv2D(*l.conv, d.x, d.w, d.b, d.y)
+					if !l.first {
+						Conv2DBackwardData(*l.conv, d.y, d.w, d.dx)
+					}
+					Conv2DBackwardFilter(*l.conv, d.x, d.y, d.dw, d.db)
+				} else {
+					ConvTranspose2D(*l.convT, d.x, d.w, d.b, d.y)
+					ConvTranspose2DBackwardData(*l.convT, d.y, d.w, d.dx)
+					ConvTranspose2DBackwardFilter(*l.convT, d.x, d.y, d.dw, d.db)
+				}
+			}
+		}
+		NearestCodes(z, benchQN, benchQD, benchQHW, e, benchQK, idx)
+	}
+	ct.report(b, flops)
+	b.ReportMetric(float64(16*b.N)/b.Elapsed().Seconds(), "img/s")
+	b.ReportMetric(flops/16/1e9, "GFLOP/img")
+}
