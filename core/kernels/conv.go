@@ -173,23 +173,38 @@ func putConvScratch(p *[]float32) {
 	}
 }
 
-// channelSums writes out[k] = Σ_{n,p} v[n,k,p] for v [N,K,HW], summing in float64.
+// channelSums writes out[k] = Σ_{n,p} v[n,k,p] for v [N,K,HW]. Each row of HW values is summed by eight
+// float32 accumulators (independent, so the loop runs at several adds per cycle), and the rows' sums
+// are added in float64.
 func channelSums(n, k, hw int, v, out []float32) {
 	convFor(k, func(_, lo, hi int) {
 		for c := lo; c < hi; c++ {
-			var s0, s1 float64
+			var s float64
 			for i := 0; i < n; i++ {
-				row := v[(i*k+c)*hw : (i*k+c+1)*hw]
-				j := 0
-				for ; j+1 < len(row); j += 2 {
-					s0 += float64(row[j])
-					s1 += float64(row[j+1])
-				}
-				if j < len(row) {
-					s0 += float64(row[j])
-				}
+				s += float64(sum32(v[(i*k+c)*hw : (i*k+c+1)*hw]))
 			}
-			out[c] = float32(s0 + s1)
+			out[c] = float32(s)
 		}
 	})
+}
+
+// sum32 is Σ x with eight interleaved float32 partial sums.
+func sum32(x []float32) float32 {
+	var a0, a1, a2, a3, a4, a5, a6, a7 float32
+	i := 0
+	for ; i+8 <= len(x); i += 8 {
+		y := x[i : i+8 : i+8]
+		a0 += y[0]
+		a1 += y[1]
+		a2 += y[2]
+		a3 += y[3]
+		a4 += y[4]
+		a5 += y[5]
+		a6 += y[6]
+		a7 += y[7]
+	}
+	for ; i < len(x); i++ {
+		a0 += x[i]
+	}
+	return ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
 }

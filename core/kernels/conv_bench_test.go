@@ -48,75 +48,83 @@ func (c cpuTimer) report(b *testing.B, flopsPerOp float64) {
 func BenchmarkConv2D(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	for _, c := range benchConvs {
-		s := c.s
-		x := randSlice(rng, s.N*s.C*s.H*s.W)
-		w := randSlice(rng, s.K*s.C*s.KH*s.KW)
-		bias := randSlice(rng, s.K)
-		dy := randSlice(rng, s.N*s.K*s.OutH()*s.OutW())
-		flops := float64(s.N) * s.geom().flops()
-		b.Run(c.name+"/fwd", func(b *testing.B) {
-			y := make([]float32, len(dy))
-			ct := startCPU()
-			for b.Loop() {
-				Conv2D(s, x, w, bias, y)
-			}
-			ct.report(b, flops)
-		})
-		b.Run(c.name+"/bwd_data", func(b *testing.B) {
-			dx := make([]float32, len(x))
-			ct := startCPU()
-			for b.Loop() {
-				Conv2DBackwardData(s, dy, w, dx)
-			}
-			ct.report(b, flops)
-		})
-		b.Run(c.name+"/bwd_filter", func(b *testing.B) {
-			dw := make([]float32, len(w))
-			db := make([]float32, s.K)
-			ct := startCPU()
-			for b.Loop() {
-				Conv2DBackwardFilter(s, x, dy, dw, db)
-			}
-			ct.report(b, flops)
-		})
+		b.Run(c.name, func(b *testing.B) { benchConv(b, rng, c.s) })
 	}
+}
+
+// benchConv measures the three passes of one convolution layer (data made only when the layer is selected).
+func benchConv(b *testing.B, rng *rand.Rand, s ConvShape) {
+	x := randSlice(rng, s.N*s.C*s.H*s.W)
+	w := randSlice(rng, s.K*s.C*s.KH*s.KW)
+	bias := randSlice(rng, s.K)
+	dy := randSlice(rng, s.N*s.K*s.OutH()*s.OutW())
+	flops := float64(s.N) * s.geom().flops()
+	b.Run("fwd", func(b *testing.B) {
+		y := make([]float32, len(dy))
+		ct := startCPU()
+		for b.Loop() {
+			Conv2D(s, x, w, bias, y)
+		}
+		ct.report(b, flops)
+	})
+	b.Run("bwd_data", func(b *testing.B) {
+		dx := make([]float32, len(x))
+		ct := startCPU()
+		for b.Loop() {
+			Conv2DBackwardData(s, dy, w, dx)
+		}
+		ct.report(b, flops)
+	})
+	b.Run("bwd_filter", func(b *testing.B) {
+		dw := make([]float32, len(w))
+		db := make([]float32, s.K)
+		ct := startCPU()
+		for b.Loop() {
+			Conv2DBackwardFilter(s, x, dy, dw, db)
+		}
+		ct.report(b, flops)
+	})
 }
 
 func BenchmarkConvTranspose2D(b *testing.B) {
 	rng := rand.New(rand.NewPCG(2, 2))
 	for _, c := range benchConvTs {
-		s := c.s
-		x := randSlice(rng, s.N*s.C*s.H*s.W)
-		w := randSlice(rng, s.C*s.K*s.KH*s.KW)
-		bias := randSlice(rng, s.K)
-		dy := randSlice(rng, s.N*s.K*s.OutH()*s.OutW())
-		flops := float64(s.N) * s.geom().flops()
-		b.Run(c.name+"/fwd", func(b *testing.B) {
-			y := make([]float32, len(dy))
-			ct := startCPU()
-			for b.Loop() {
-				ConvTranspose2D(s, x, w, bias, y)
-			}
-			ct.report(b, flops)
-		})
-		b.Run(c.name+"/bwd_data", func(b *testing.B) {
-			dx := make([]float32, len(x))
-			ct := startCPU()
-			for b.Loop() {
-				ConvTranspose2DBackwardData(s, dy, w, dx)
-			}
-			ct.report(b, flops)
-		})
-		b.Run(c.name+"/bwd_filter", func(b *testing.B) {
-			dw := make([]float32, len(w))
-			db := make([]float32, s.K)
-			ct := startCPU()
-			for b.Loop() {
-				ConvTranspose2DBackwardFilter(s, x, dy, dw, db)
-			}
-			ct.report(b, flops)
-		})
+		b.Run(c.name, func(b *testing.B) { benchConvT(b, rng, c.s) })
 	}
+}
+
+// benchConvT measures the three passes of one transposed-convolution layer.
+func benchConvT(b *testing.B, rng *rand.Rand, s ConvTShape) {
+	x := randSlice(rng, s.N*s.C*s.H*s.W)
+	w := randSlice(rng, s.C*s.K*s.KH*s.KW)
+	bias := randSlice(rng, s.K)
+	dy := randSlice(rng, s.N*s.K*s.OutH()*s.OutW())
+	flops := float64(s.N) * s.geom().flops()
+	b.Run("fwd", func(b *testing.B) {
+		y := make([]float32, len(dy))
+		ct := startCPU()
+		for b.Loop() {
+			ConvTranspose2D(s, x, w, bias, y)
+		}
+		ct.report(b, flops)
+	})
+	b.Run("bwd_data", func(b *testing.B) {
+		dx := make([]float32, len(x))
+		ct := startCPU()
+		for b.Loop() {
+			ConvTranspose2DBackwardData(s, dy, w, dx)
+		}
+		ct.report(b, flops)
+	})
+	b.Run("bwd_filter", func(b *testing.B) {
+		dw := make([]float32, len(w))
+		db := make([]float32, s.K)
+		ct := startCPU()
+		for b.Loop() {
+			ConvTranspose2DBackwardFilter(s, x, dy, dw, db)
+		}
+		ct.report(b, flops)
+	})
 }
 
 // The residual preset's quantiser: batch 16, 64×64 latent grid, D 64, 512 codes.

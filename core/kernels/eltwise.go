@@ -61,21 +61,9 @@ func AddBias(y, b []float32, n, c, hw int) {
 	if n < 0 || c < 0 || hw < 0 || len(y) < n*c*hw || len(b) < c {
 		panic(fmt.Errorf("kernels.AddBias: n=%d c=%d hw=%d with len(y)=%d len(b)=%d", n, c, hw, len(y), len(b)))
 	}
-	rows := n * c
-	tasks := 1
-	if n*c*hw >= 2*eltwiseGrain {
-		tasks = rows
-	}
-	convFor(tasks, func(_, lo, hi int) {
-		if tasks == 1 {
-			lo, hi = 0, rows
-		}
-		for r := lo; r < hi; r++ {
-			br := b[r%c]
-			row := y[r*hw : (r+1)*hw]
-			for i := range row {
-				row[i] += br
-			}
+	convFor(n, func(_, lo, hi int) {
+		for img := lo; img < hi; img++ {
+			addBiasBand(b, y[img*c*hw:], c, hw, hw)
 		}
 	})
 }
