@@ -35,6 +35,7 @@ GOPY_NAME = "brainvq"  # gopy -name: the extension is _brainvq<EXT_SUFFIX>, init
 GO_PACKAGE = "./pybind"  # the Go package gopy binds
 EXT_NAME = "brainvq._ext._" + GOPY_NAME
 GO_TOOLS = ["github.com/go-python/gopy", "golang.org/x/tools/cmd/goimports"]
+WRAPPERS = ["pybind.py", "go.py"]  # gopy's Python wrappers, shipped next to the extension
 
 
 def _run(cmd: list[str], env: dict[str, str] | None = None) -> None:
@@ -120,7 +121,7 @@ class BuildGopy(build_ext):
             )
             ext_suffix = sysconfig.get_config_var("EXT_SUFFIX")
             built = gendir / ("_" + GOPY_NAME + ext_suffix)
-            wrappers = [gendir / "pybind.py", gendir / "go.py"]
+            wrappers = [gendir / name for name in WRAPPERS]
             for f in [built] + wrappers:
                 if not f.is_file():
                     raise RuntimeError("gopy build did not produce %s" % f)
@@ -136,6 +137,40 @@ class BuildGopy(build_ext):
         finally:
             if not os.environ.get("BRAINVQ_KEEP_GEN"):
                 shutil.rmtree(gendir, ignore_errors=True)
+
+    # setuptools builds extensions into build_lib and, for in-place/editable builds, copies
+    # only the extension file back into the source tree; the wrappers must travel with it.
+
+    def _wrapper_pairs(self):
+        """(built path, in-place path) of each gopy wrapper, for in-place builds."""
+        build_py = self.get_finalized_command("build_py")
+        for ext in self.extensions:
+            if isinstance(ext, GopyExtension):
+                inplace_file, regular_file = self._get_inplace_equivalent(build_py, ext)
+                for name in WRAPPERS:
+                    yield (
+                        os.path.join(os.path.dirname(regular_file), name),
+                        os.path.join(os.path.dirname(inplace_file), name),
+                    )
+
+    def copy_extensions_to_source(self) -> None:
+        super().copy_extensions_to_source()
+        for regular, inplace in self._wrapper_pairs():
+            self.copy_file(regular, inplace, level=self.verbose)
+
+    def _get_output_mapping(self):
+        yield from super()._get_output_mapping()
+        if self.inplace:
+            yield from self._wrapper_pairs()
+
+    def get_outputs(self) -> list[str]:
+        outputs = super().get_outputs()
+        if not self.inplace:
+            for ext in self.extensions:
+                if isinstance(ext, GopyExtension):
+                    folder = os.path.dirname(self.get_ext_fullpath(ext.name))
+                    outputs += [os.path.join(folder, name) for name in WRAPPERS]
+        return sorted(outputs)
 
 
 setup(ext_modules=[GopyExtension()], cmdclass={"build_ext": BuildGopy})
