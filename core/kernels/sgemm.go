@@ -130,19 +130,20 @@ func roundUp(x, y int) int { return ceilDiv(x, y) * y }
 // gemmBlocks returns the k block length and the n block length for a problem, both balanced so that the
 // last block is not much shorter than the others.
 func gemmBlocks(n, k int) (kc, nc int) {
-	kc = ceilDiv(k, ceilDiv(k, sgemmKC))
+	kcMax := max(1, min(sgemmKC, sgemmARowStride))
+	kc = ceilDiv(k, ceilDiv(k, kcMax))
 	ncMax := max(sgemmNR, sgemmBBlockFloats/kc/sgemmNR*sgemmNR)
 	nc = roundUp(ceilDiv(n, ceilDiv(n, ncMax)), sgemmNR)
 	return kc, nc
 }
 
-// workers returns how many goroutines the product is worth: 1 for small ones, else up to max.
-func (g *gemmArgs) workers(max int) int {
+// workers returns how many goroutines the product is worth: 1 for small ones, else limit.
+func (g *gemmArgs) workers(limit int) int {
 	tm, tn := ceilDiv(g.m, sgemmMR), ceilDiv(g.n, sgemmNR) // tiles along m and n
-	if max <= 1 || tm*sgemmMR*tn*sgemmNR*g.k < sgemmParallelMin || (tm == 1 && tn == 1) {
+	if limit <= 1 || tm*sgemmMR*tn*sgemmNR*g.k < sgemmParallelMin || (tm == 1 && tn == 1) {
 		return 1
 	}
-	return max
+	return limit
 }
 
 // runParallel splits the product across up to workers goroutines, along m or n, whichever costs less

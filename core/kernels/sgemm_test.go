@@ -163,7 +163,7 @@ func TestSgemmSmallShapes(t *testing.T) {
 func TestSgemmLargeShapes(t *testing.T) {
 	// Shapes that cross the block boundaries: several k blocks (k > 384), several n blocks (n·kc > the
 	// B block), partial tiles on both edges, and k not a multiple of the 4-step unrolling.
-	shapes := [][3]int{{257, 257, 257}, {50, 1000, 800}, {29, 70, 1153}, {100, 33, 385}, {15, 2100, 66}}
+	shapes := [][3]int{{257, 257, 257}, {20, 1000, 800}, {29, 70, 1153}, {100, 33, 385}, {15, 2100, 66}}
 	sgForEachPath(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(3, 4))
 		for _, threads := range []int{1, 2} {
