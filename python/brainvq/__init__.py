@@ -14,6 +14,7 @@ that calls into brainvq gets a ``RuntimeError`` saying so.
 
 from __future__ import annotations
 
+from brainvq import _binding
 from brainvq._binding import GoError, live_handles
 from brainvq.arrays import bytes_to_float32, check_shape, float32_to_bytes
 from brainvq.handles import Handle
@@ -32,9 +33,7 @@ __all__ = [
 
 def go_version() -> str:
     """The version of the Go code compiled into the extension (e.g. ``"0.1.0"``)."""
-    from brainvq._binding import _pb, call
-
-    return call(_pb.Version)
+    return _binding.call(_binding._pb.Version)
 
 
 #: The package version: the one compiled into the Go extension (the wheel's metadata matches it).
