@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"sync"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -34,6 +35,43 @@ func parallelForWorkers(n, workers int, fn func(lo, hi int)) {
 		}()
 	}
 	fn(0, n/workers)
+	wg.Wait()
+}
+
+// parallelChunks splits [0, n) into chunks of grain indices (the last may be shorter) and lets up to
+// workers goroutines (the caller's among them) take chunks in order until none is left, calling
+// fn(lo, hi) for each. Unlike parallelFor's fixed split, a worker slowed down (say, by another process
+// on its core) simply takes fewer chunks. It returns when every call has returned.
+func parallelChunks(n, grain, workers int, fn func(lo, hi int)) {
+	if n <= 0 {
+		return
+	}
+	grain = max(grain, 1)
+	chunks := (n + grain - 1) / grain
+	workers = min(workers, chunks)
+	if workers <= 1 {
+		fn(0, n)
+		return
+	}
+	var next atomic.Int64
+	work := func() {
+		for {
+			c := int(next.Add(1) - 1)
+			if c >= chunks {
+				return
+			}
+			fn(c*grain, min((c+1)*grain, n))
+		}
+	}
+	var wg sync.WaitGroup
+	wg.Add(workers - 1)
+	for range workers - 1 {
+		go func() {
+			defer wg.Done()
+			work()
+		}()
+	}
+	work()
 	wg.Wait()
 }
 

@@ -32,6 +32,12 @@ var (
 	sgemmBBlockFloats = 128 * 1024
 	// sgemmMC is how many rows of op(A) are packed at once (a multiple of sgemmMR).
 	sgemmMC = 8 * sgemmMR
+
+	// sgemmChunksPerWorker is how many chunks a parallel product is cut into per worker, so that a
+	// worker that falls behind leaves its share to the others; sgemmSplitBlocks is the fewest blocks of
+	// sgemmMC rows a chunk along m gets (along n: one B block).
+	sgemmChunksPerWorker = 4
+	sgemmSplitBlocks     = 2
 )
 
 // Sgemm computes C = alpha·op(A)·op(B) + beta·C for row-major float32 matrices, where op(X) is X, or Xᵀ
@@ -146,9 +152,9 @@ func (g *gemmArgs) workers(limit int) int {
 	return limit
 }
 
-// runParallel splits the product across up to workers goroutines, along m or n, whichever costs less
-// in padded multiply-adds and packing, and runs the parts. (g is passed by value so that the serial
-// path's gemmArgs stays on the stack.)
+// runParallel splits the product along m or n, whichever costs less in padded multiply-adds and
+// packing, into chunks that up to workers goroutines take in turn (see parallelChunks), and runs them.
+// (g is passed by value so that the serial path's gemmArgs stays on the stack.)
 func runParallel(g gemmArgs, workers int) {
 	tm, tn := ceilDiv(g.m, sgemmMR), ceilDiv(g.n, sgemmNR) // tiles along m and n
 	_, nc := gemmBlocks(g.n, g.k)
@@ -161,7 +167,7 @@ func runParallel(g gemmArgs, workers int) {
 	colsN := ceilDiv(tn, wn) * sgemmNR
 	costN := tm*sgemmMR*colsN*g.k + sgemmPackCost*(g.k*colsN+tm*sgemmMR*g.k*ceilDiv(colsN, nc))
 	if costM <= costN {
-		parallelForWorkers(tm, wm, func(lo, hi int) {
+		parallelChunks(tm, chunkTiles(tm, wm, sgemmMC/sgemmMR*sgemmSplitBlocks), wm, func(lo, hi int) {
 			s := g
 			i0, i1 := lo*sgemmMR, min(hi*sgemmMR, g.m)
 			s.m = i1 - i0
@@ -175,7 +181,7 @@ func runParallel(g gemmArgs, workers int) {
 		})
 		return
 	}
-	parallelForWorkers(tn, wn, func(lo, hi int) {
+	parallelChunks(tn, chunkTiles(tn, wn, nc/sgemmNR), wn, func(lo, hi int) {
 		s := g
 		j0, j1 := lo*sgemmNR, min(hi*sgemmNR, g.n)
 		s.n = j1 - j0
@@ -187,6 +193,14 @@ func runParallel(g gemmArgs, workers int) {
 		s.c = g.c[j0:]
 		s.serial()
 	})
+}
+
+// chunkTiles returns how many tiles one parallel chunk gets: about sgemmChunksPerWorker chunks per
+// worker, but at least minTiles (each chunk packs its own copy of the other operand), and never more
+// than an even split.
+func chunkTiles(tiles, workers, minTiles int) int {
+	even := ceilDiv(tiles, workers)
+	return min(even, max(minTiles, ceilDiv(tiles, workers*sgemmChunksPerWorker)))
 }
 
 // Pools of packing buffers: one A block and one B block per running worker.

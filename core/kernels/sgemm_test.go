@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -296,6 +297,32 @@ func TestParallelFor(t *testing.T) {
 			}
 			if calls > workers {
 				t.Fatalf("workers=%d n=%d: %d chunks", workers, n, calls)
+			}
+		}
+	}
+}
+
+func TestParallelChunks(t *testing.T) {
+	for _, workers := range []int{1, 2, 3} {
+		for _, n := range []int{0, 1, 5, 64, 101} {
+			for _, grain := range []int{0, 1, 7, 200} {
+				var mu sync.Mutex
+				hits := make([]int, n)
+				parallelChunks(n, grain, workers, func(lo, hi int) {
+					if lo >= hi || (grain > 1 && hi-lo > grain) {
+						t.Errorf("n=%d grain=%d: bad chunk [%d,%d)", n, grain, lo, hi)
+					}
+					mu.Lock()
+					defer mu.Unlock()
+					for i := lo; i < hi; i++ {
+						hits[i]++
+					}
+				})
+				for i, h := range hits {
+					if h != 1 {
+						t.Fatalf("workers=%d n=%d grain=%d: index %d covered %d times", workers, n, grain, i, h)
+					}
+				}
 			}
 		}
 	}
