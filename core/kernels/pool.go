@@ -41,7 +41,8 @@ func parallelForWorkers(n, workers int, fn func(lo, hi int)) {
 // parallelChunks splits [0, n) into chunks of grain indices (the last may be shorter) and lets up to
 // workers goroutines (the caller's among them) take chunks in order until none is left, calling
 // fn(lo, hi) for each. Unlike parallelFor's fixed split, a worker slowed down (say, by another process
-// on its core) simply takes fewer chunks. It returns when every call has returned.
+// on its core) simply takes fewer chunks. With one worker (or one chunk) it calls fn(0, n) once. It
+// returns when every call has returned.
 func parallelChunks(n, grain, workers int, fn func(lo, hi int)) {
 	if n <= 0 {
 		return

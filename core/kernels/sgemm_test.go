@@ -309,7 +309,7 @@ func TestParallelChunks(t *testing.T) {
 				var mu sync.Mutex
 				hits := make([]int, n)
 				parallelChunks(n, grain, workers, func(lo, hi int) {
-					if lo >= hi || (grain > 1 && hi-lo > grain) {
+					if lo >= hi || (workers > 1 && hi-lo > max(grain, 1)) {
 						t.Errorf("n=%d grain=%d: bad chunk [%d,%d)", n, grain, lo, hi)
 					}
 					mu.Lock()
