@@ -66,8 +66,8 @@ func (w Weights) Clone() Weights {
 	return out
 }
 
-// InitWeights draws fresh weights: conv weights uniform in ±1/sqrt(fan_in) (He-style bound as PyTorch's
-// default), biases zero, the codebook uniform in ±1/K (as the VQ-VAE paper's reference code).
+// InitWeights draws fresh weights: conv weights uniform in ±1/sqrt(fan_in) (PyTorch's default bound for
+// convolutions), biases zero, the codebook uniform in ±1/K (as the VQ-VAE paper's reference code).
 func InitWeights(c Config, seed uint64) Weights {
 	rng := rand.New(rand.NewPCG(seed, 0x627261696e7671))
 	w := Weights{}
@@ -81,7 +81,7 @@ func InitWeights(c Config, seed uint64) Weights {
 		if l.Kind == ConvTranspose {
 			fanIn = l.Out * l.Kernel * l.Kernel
 		}
-		bound := math.Sqrt(6.0 / float64(fanIn)) // Kaiming-uniform for ReLU
+		bound := 1 / math.Sqrt(float64(fanIn))
 		t := w[l.Name+".weight"]
 		for i := range t.Data {
 			t.Data[i] = float32((rng.Float64()*2 - 1) * bound)

@@ -2,6 +2,7 @@ package train
 
 import (
 	"math/rand/v2"
+	"sort"
 )
 
 // codebookState keeps the running statistics of the codebook between steps:
@@ -41,8 +42,8 @@ func histogram(idx []int32, k int) []int {
 //	N_k ← γN_k + (1−γ)n_k,  m_k ← γm_k + (1−γ)Σ_{i: idx_i=k} z_i,
 //	N̂_k = (N_k + ε)/(ΣN + Kε)·ΣN,  E_k = m_k/N̂_k
 //
-// Then every code whose usage average fell below minUsage restarts at a random z_e of this batch
-// (rng picks which), so no code stays dead. It returns the number of codes restarted.
+// Then every code whose usage average fell below minUsage restarts at a z_e of this batch, so no code
+// stays dead. It returns the number of codes restarted.
 func (s *codebookState) update(codebook, ze []float32, idx []int32, b, hw int, ema bool, decay, eps, minUsage float32, rng *rand.Rand) int {
 	k, d := s.K, s.D
 	counts := histogram(idx, k)
@@ -78,13 +79,43 @@ func (s *codebookState) update(codebook, ze []float32, idx []int32, b, hw int, e
 	if minUsage <= 0 {
 		return 0
 	}
-	restarted := 0
+	// Restart candidates are drawn with probability proportional to their quantisation error ‖z − E[idx]‖²
+	// (as k-means++ seeds): positions the codebook already represents well (the uniform background, most of
+	// all) are rarely picked, and each position is picked at most once.
+	var dead []int
 	for c := 0; c < k; c++ {
-		if s.Usage[c] >= minUsage {
-			continue
+		if s.Usage[c] < minUsage {
+			dead = append(dead, c)
 		}
-		pos := rng.IntN(b * hw)
+	}
+	if len(dead) == 0 {
+		return 0
+	}
+	// Weighted sampling without replacement: position p gets the key Exp(1)/err_p; the smallest keys win.
+	type cand struct {
+		pos int
+		key float64
+	}
+	var cands []cand
+	for pos := 0; pos < b*hw; pos++ {
 		n, p := pos/hw, pos%hw
+		c := int(idx[pos])
+		var e float64
+		for j := 0; j < d; j++ {
+			diff := float64(ze[(n*d+j)*hw+p] - codebook[c*d+j])
+			e += diff * diff
+		}
+		if e > 0 {
+			cands = append(cands, cand{pos, rng.ExpFloat64() / e})
+		}
+	}
+	sort.Slice(cands, func(i, j int) bool { return cands[i].key < cands[j].key })
+	restarted := 0
+	for i, c := range dead {
+		if i >= len(cands) {
+			break
+		}
+		n, p := cands[i].pos/hw, cands[i].pos%hw
 		for j := 0; j < d; j++ {
 			v := ze[(n*d+j)*hw+p]
 			codebook[c*d+j] = v
@@ -95,7 +126,7 @@ func (s *codebookState) update(codebook, ze []float32, idx []int32, b, hw int, e
 		if ema {
 			s.Count[c] = 1
 		}
-		s.Usage[c] = 2 * minUsage // a grace period before it can be declared dead again
+		s.Usage[c] = minUsage // it must win about one position per batch from now on to stay
 		restarted++
 	}
 	s.Restarted += restarted

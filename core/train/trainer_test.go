@@ -49,9 +49,13 @@ func tinyConfig(t *testing.T, preset string) model.Config {
 }
 
 func newTiny(t *testing.T, preset string, ema bool, train *data.Split) *Trainer {
+	return newTinyRestart(t, preset, ema, 0.05, train)
+}
+
+func newTinyRestart(t *testing.T, preset string, ema bool, deadMin float32, train *data.Split) *Trainer {
 	cfg := tinyConfig(t, preset)
 	cfg.EMA = ema
-	cfg.DeadCodeMin = 0.05
+	cfg.DeadCodeMin = deadMin
 	mean, variance := data.Stats(train)
 	opt := DefaultOptions()
 	opt.BatchSize, opt.LearningRate, opt.Seed = 4, 3e-3, 7
@@ -65,10 +69,11 @@ func newTiny(t *testing.T, preset string, ema bool, train *data.Split) *Trainer 
 func TestTrainingLowersLoss(t *testing.T) {
 	train := blobs(16, 16, 1)
 	for _, tc := range []struct {
-		preset string
-		ema    bool
-	}{{"residual", false}, {"residual", true}, {"seed", false}} {
-		tr := newTiny(t, tc.preset, tc.ema, train)
+		preset  string
+		ema     bool
+		deadMin float32
+	}{{"residual", false, 0}, {"residual", true, 0.05}, {"residual", true, 0}, {"seed", false, 0}, {"seed", true, 0.05}} {
+		tr := newTinyRestart(t, tc.preset, tc.ema, tc.deadMin, train)
 		first, err := tr.Epoch(train, nil, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -80,7 +85,7 @@ func TestTrainingLowersLoss(t *testing.T) {
 			}
 		}
 		if !(last.TrainRecon < 0.7*first.TrainRecon) {
-			t.Errorf("%s ema=%v: reconstruction loss %g → %g after 15 epochs, want a clear drop", tc.preset, tc.ema, first.TrainRecon, last.TrainRecon)
+			t.Errorf("%s ema=%v dead-code-min=%g: reconstruction loss %g → %g after 15 epochs, want a clear drop", tc.preset, tc.ema, tc.deadMin, first.TrainRecon, last.TrainRecon)
 		}
 	}
 }
