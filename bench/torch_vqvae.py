@@ -222,8 +222,8 @@ def _torch():
 
 
 def build_model(preset: str, seed: int = 0):
-    """A VQVAE torch.nn.Module for the preset, initialised like core/model.InitWeights (Kaiming-uniform
-    weights with bound sqrt(6/fan_in), zero biases, codebook uniform in ±1/K), from torch's RNG."""
+    """A VQVAE torch.nn.Module for the preset, initialised like core/model.InitWeights (uniform
+    weights with bound 1/sqrt(fan_in), zero biases, codebook uniform in ±1/K), from torch's RNG."""
     torch = _torch()
     nn = torch.nn
     F = torch.nn.functional
@@ -320,7 +320,7 @@ def build_model(preset: str, seed: int = 0):
     with torch.no_grad():
         for l in spec.layers():
             fan_in = (l.cout if l.kind == "deconv" else l.cin) * l.kernel * l.kernel
-            bound = (6.0 / fan_in) ** 0.5
+            bound = fan_in**-0.5
             mod = model.get_submodule(l.name)
             mod.weight.uniform_(-bound, bound, generator=gen)
             mod.bias.zero_()
