@@ -39,7 +39,7 @@ func (pc *prefetchCursor) take(n int) (pf uintptr, skip, lines, left int) {
 		pc.row, pc.line = 0, 0
 	}
 	if pc.reg >= len(pc.regs) {
-		return pc.idle, 0, 1 << 30, 1 << 30
+		return idlePrefetch(pc.idle)
 	}
 	r := &pc.regs[pc.reg]
 	pf = r.base + uintptr(pc.row*r.ld+pc.line*64)
@@ -49,6 +49,10 @@ func (pc *prefetchCursor) take(n int) (pf uintptr, skip, lines, left int) {
 	pc.line %= r.lines
 	return pf, skip, lines, left
 }
+
+// idlePrefetch returns kernel prefetch arguments that keep touching the one (cached) line at p: each
+// row of the "region" is one line long and the skip steps back onto it.
+func idlePrefetch(p uintptr) (pf uintptr, skip, lines, left int) { return p, -64, 1, 1 }
 
 // The packing routines (sgemm_amd64.s); all need kc ≥ 1.
 
