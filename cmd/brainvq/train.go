@@ -53,7 +53,7 @@ func cmdTrain(args []string) error {
 	limit := fs.Int("limit", 0, "use only the first N images of each split (0: all)")
 	size := fs.Int("size", 256, "image size the model takes")
 	resize := fs.Bool("resize", false, "resample images of other sizes to --size instead of failing")
-	resume := fs.Bool("resume", false, "continue from --out/checkpoint.bvq")
+	resume := fs.Bool("resume", false, "continue from --out/checkpoint.bvq (model and optimiser settings then come from it)")
 	threads := fs.Int("threads", 0, "CPU threads for the kernels (0: all)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -68,6 +68,27 @@ func cmdTrain(args []string) error {
 		return err
 	}
 	ckPath := filepath.Join(*out, checkpointFile)
+	// Check what needs no data first, so a typo fails at once rather than after loading thousands of images.
+	var cfg model.Config
+	if !*resume {
+		var err error
+		if cfg, err = model.NewConfig(*preset, *size); err != nil {
+			return err
+		}
+		cfg.EMA, cfg.Beta, cfg.DeadCodeMin = *ema, float32(*beta), float32(*deadMin)
+		if *codes > 0 {
+			cfg.NumCodes = *codes
+		}
+		if *dim > 0 {
+			cfg.CodeDim = *dim
+		}
+		if err := cfg.Validate(); err != nil {
+			return err
+		}
+		if _, err := os.Stat(ckPath); err == nil {
+			return fmt.Errorf("%s already exists: pass --resume to continue it, or choose another --out", ckPath)
+		}
+	}
 	lopt := data.LoadOptions{Size: *size, Resize: *resize, Limit: *limit}
 	trainSplit, err := loadSplit(*dataDir, "train", lopt)
 	if err != nil {
@@ -88,20 +109,6 @@ func cmdTrain(args []string) error {
 		}
 		fmt.Fprintf(os.Stderr, "resuming %s after epoch %d\n", ckPath, tr.Epochs())
 	} else {
-		if _, err := os.Stat(ckPath); err == nil {
-			return fmt.Errorf("%s already exists: pass --resume to continue it, or choose another --out", ckPath)
-		}
-		cfg, err := model.NewConfig(*preset, *size)
-		if err != nil {
-			return err
-		}
-		cfg.EMA, cfg.Beta, cfg.DeadCodeMin = *ema, float32(*beta), float32(*deadMin)
-		if *codes > 0 {
-			cfg.NumCodes = *codes
-		}
-		if *dim > 0 {
-			cfg.CodeDim = *dim
-		}
 		mean, variance := data.Stats(trainSplit)
 		opt := train.Options{BatchSize: *batch, LearningRate: *lr, Seed: *seed, StepsPerEpoch: *steps}
 		if tr, err = train.New(cfg, model.Preprocess{Mean: mean, Variance: variance}, opt); err != nil {
