@@ -5,17 +5,14 @@ import (
 	"fmt"
 	"runtime/debug"
 	"strings"
+
+	"github.com/brainvq/brainvq/core/model"
 )
 
-// version is the project version the extension reports.
-//
-// TODO(phase 2): return core/model.Version once core/model is stable, so the version has one
-// home; tests/wheel checks that the wheel's metadata version equals Version().
-const version = "0.1.0"
-
-// Version returns the brainvq version this extension was built from.
+// Version returns the brainvq version this extension was built from (core/model.Version, the one
+// written into checkpoints and ONNX files); tests/wheel checks that the wheel's metadata matches it.
 func Version() string {
-	return version
+	return model.Version
 }
 
 // Echo returns a copy of b. It exists to test the bytes path (Python bytes → Go []byte →

@@ -1,9 +1,29 @@
 """brainvq: a VQ-VAE for 2D brain MRI slices, implemented in Go and driven from Python.
 
 The heavy lifting runs in Go (through a gopy-built extension); this package gives it a numpy
-interface. Arrays cross into Go as little-endian float32 bytes plus a shape
-(:mod:`brainvq.arrays`); long-lived Go objects are held through handles
-(:class:`brainvq.handles.Handle`); Go errors and recovered Go panics raise :class:`GoError`.
+interface::
+
+    import brainvq
+    root = brainvq.make_standin("data", train_subjects=8)        # or an OASIS folder
+    train = brainvq.Dataset.from_oasis(root, "train")
+    val = brainvq.Dataset.from_oasis(root, "validate")
+    trainer = brainvq.Trainer(train, val, preset="seed", learning_rate=1e-3)
+    history = trainer.fit(epochs=3)                               # tqdm bars; Ctrl-C stops cleanly
+    model = trainer.model
+    x = val.images[:8]                                            # [8, 256, 256] float32 in [0, 1]
+    print(brainvq.ssim(x, model.reconstruct(x)).mean())
+    model.save("model.bvq"); model.export_onnx("onnx")
+
+Main names: :class:`Dataset`, :func:`make_standin`, :class:`Trainer` (:class:`History`,
+:class:`EpochStats`), :class:`Model` / :func:`load` (:class:`Evaluation`), :func:`ssim`, :func:`psnr`,
+:func:`mse`, :func:`perplexity`, :func:`used_fraction`, :func:`code_histogram`, :mod:`brainvq.plot`,
+:func:`set_threads`. Image arrays may be ``[N, H, W]``, ``[N, 1, H, W]`` or ``[H, W]``; uint8 pixels are
+divided by 255, floats must lie in [0, 1] (:mod:`brainvq.images`).
+
+Under the hood, arrays cross into Go as little-endian bytes plus a shape (:mod:`brainvq.arrays`);
+long-lived Go objects are held through handles (:class:`brainvq.handles.Handle`, released by
+``close()``, a ``with`` block or garbage collection); Go errors and recovered Go panics raise
+:class:`GoError` with Go's message.
 
 Go calls release the GIL, so other Python threads keep running during long calls.
 
@@ -17,11 +37,34 @@ from __future__ import annotations
 from brainvq import _binding
 from brainvq._binding import GoError, live_handles
 from brainvq.arrays import bytes_to_float32, check_shape, float32_to_bytes
+from brainvq.data import Dataset, find_template, make_standin
 from brainvq.handles import Handle
+from brainvq.metrics import code_histogram, mse, perplexity, psnr, ssim, used_fraction
+from brainvq.model import Evaluation, Model, load
+from brainvq.training import EpochStats, History, Trainer, get_threads, set_threads
+from brainvq import plot
 
 __all__ = [
     "__version__",
     "go_version",
+    "Dataset",
+    "make_standin",
+    "find_template",
+    "Trainer",
+    "History",
+    "EpochStats",
+    "Model",
+    "Evaluation",
+    "load",
+    "ssim",
+    "psnr",
+    "mse",
+    "perplexity",
+    "used_fraction",
+    "code_histogram",
+    "set_threads",
+    "get_threads",
+    "plot",
     "GoError",
     "Handle",
     "live_handles",

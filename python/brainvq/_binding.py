@@ -15,6 +15,7 @@ here once:
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any, Callable, TypeVar
 
@@ -29,7 +30,16 @@ except ImportError as exc:  # pragma: no cover - only when the package was not b
         "importing the source folder directly does not work."
     ) from exc
 
-__all__ = ["GoError", "call", "to_go_bytes", "from_go_bytes", "live_handles", "gopy_handles"]
+__all__ = [
+    "GoError",
+    "call",
+    "call_bytes",
+    "call_json",
+    "to_go_bytes",
+    "from_go_bytes",
+    "live_handles",
+    "gopy_handles",
+]
 
 T = TypeVar("T")
 
@@ -98,3 +108,18 @@ def gopy_handles() -> int:
     """Number of gopy-internal handles alive in Go (Go values wrapped for Python); for leak tests."""
     _check_not_forked()
     return _cext.NumHandles()
+
+
+def call_bytes(fn: Callable[..., Any], *args: Any) -> Any:
+    """:func:`call` with every ``bytes``-like argument sent as a Go ``[]byte`` and a Go ``[]byte``
+    result returned as Python ``bytes`` (other arguments and results pass unchanged)."""
+    conv = [to_go_bytes(a) if isinstance(a, (bytes, bytearray, memoryview)) else a for a in args]
+    out = call(fn, *conv)
+    if isinstance(out, _go.Slice_byte):
+        return from_go_bytes(out)
+    return out
+
+
+def call_json(fn: Callable[..., Any], *args: Any) -> Any:
+    """:func:`call_bytes` of a Go function that returns JSON text; returns the decoded value."""
+    return json.loads(call_bytes(fn, *args))

@@ -15,10 +15,28 @@ from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
-__all__ = ["FLOAT32_LE", "float32_to_bytes", "bytes_to_float32", "check_shape"]
+__all__ = [
+    "FLOAT32_LE",
+    "INT32_LE",
+    "INT64_LE",
+    "FLOAT64_LE",
+    "float32_to_bytes",
+    "bytes_to_float32",
+    "int32_to_bytes",
+    "bytes_to_int32",
+    "int64_to_bytes",
+    "bytes_to_float64",
+    "check_shape",
+]
 
-#: The dtype of every array that crosses into Go: 4-byte IEEE float, little-endian.
+#: The dtype of images, latents and codebooks that cross into Go: 4-byte IEEE float, little-endian.
 FLOAT32_LE = np.dtype("<f4")
+#: The dtype of code indices that cross into Go: 4-byte signed integer, little-endian.
+INT32_LE = np.dtype("<i4")
+#: The dtype of histogram counts that cross into Go: 8-byte signed integer, little-endian.
+INT64_LE = np.dtype("<i8")
+#: The dtype of per-image scores that come back from Go: 8-byte IEEE float, little-endian.
+FLOAT64_LE = np.dtype("<f8")
 
 ShapePattern = Sequence[Optional[int]]
 
@@ -100,3 +118,80 @@ def bytes_to_float32(data: bytes, shape: Sequence[int], name: str = "array") -> 
         )
     flat = np.frombuffer(data, dtype=FLOAT32_LE, count=count)
     return flat.astype(np.float32, copy=True).reshape(shape)
+
+
+def _from_le(
+    data: bytes, dtype: np.dtype, native: type, shape: Sequence[int], name: str
+) -> np.ndarray:
+    shape = tuple(int(s) for s in shape)
+    if any(s < 0 for s in shape):
+        raise ValueError("%s: shape %s has a negative size" % (name, shape))
+    count = int(np.prod(shape, dtype=np.int64))
+    if len(data) != count * dtype.itemsize:
+        raise ValueError(
+            "%s: expected %d bytes for %d %s values of shape %s, got %d bytes"
+            % (name, count * dtype.itemsize, count, native.__name__, shape, len(data))
+        )
+    flat = np.frombuffer(data, dtype=dtype, count=count)
+    return flat.astype(native, copy=True).reshape(shape)
+
+
+def int32_to_bytes(
+    arr: object, pattern: Optional[ShapePattern] = None, name: str = "array"
+) -> Tuple[bytes, Tuple[int, ...]]:
+    """Convert an integer array-like to little-endian int32 bytes plus its shape.
+
+    Args:
+        arr: array-like of shape S with an integer (or bool) dtype whose values fit int32.
+        pattern: optional shape pattern S must match (see :func:`check_shape`).
+        name: the argument's name, used in error messages.
+
+    Returns:
+        ``(data, shape)``: ``prod(S) * 4`` bytes in C order and ``S``.
+
+    Raises:
+        TypeError: a non-integer dtype (floats are refused rather than truncated).
+        ValueError: the shape does not match ``pattern``, or a value does not fit int32.
+    """
+    a = np.asarray(arr)
+    if a.dtype.kind not in "biu":
+        raise TypeError("%s must hold integers, got dtype %s" % (name, a.dtype))
+    if pattern is not None:
+        check_shape(a.shape, pattern, name)
+    if a.size and (int(a.min()) < -(2**31) or int(a.max()) >= 2**31):
+        raise ValueError("%s: values must fit int32, found [%d, %d]" % (name, a.min(), a.max()))
+    a = np.ascontiguousarray(a, dtype=INT32_LE)
+    return a.tobytes(order="C"), tuple(int(s) for s in a.shape)
+
+
+def bytes_to_int32(data: bytes, shape: Sequence[int], name: str = "array") -> np.ndarray:
+    """Turn little-endian int32 bytes into a new writable ``np.int32`` array of the given shape.
+
+    Raises:
+        ValueError: a negative size in ``shape``, or ``len(data) != prod(shape) * 4``.
+    """
+    return _from_le(data, INT32_LE, np.int32, shape, name)
+
+
+def int64_to_bytes(arr: object, name: str = "array") -> bytes:
+    """Convert a 1-D integer array-like (for example histogram counts) to little-endian int64 bytes.
+
+    Raises:
+        TypeError: a non-integer dtype.
+        ValueError: not one-dimensional.
+    """
+    a = np.asarray(arr)
+    if a.dtype.kind not in "biu":
+        raise TypeError("%s must hold integers, got dtype %s" % (name, a.dtype))
+    if a.ndim != 1:
+        raise ValueError("%s must be one-dimensional, got shape %s" % (name, a.shape))
+    return np.ascontiguousarray(a, dtype=INT64_LE).tobytes()
+
+
+def bytes_to_float64(data: bytes, shape: Sequence[int], name: str = "array") -> np.ndarray:
+    """Turn little-endian float64 bytes into a new writable ``np.float64`` array of the given shape.
+
+    Raises:
+        ValueError: a negative size in ``shape``, or ``len(data) != prod(shape) * 8``.
+    """
+    return _from_le(data, FLOAT64_LE, np.float64, shape, name)
