@@ -67,3 +67,27 @@ func AddBias(y, b []float32, n, c, hw int) {
 		}
 	})
 }
+
+// Add writes dst[i] = a[i] + b[i] for i < len(dst). dst may alias a or b.
+func Add(dst, a, b []float32) {
+	if len(a) < len(dst) || len(b) < len(dst) {
+		panic(fmt.Errorf("kernels.Add: dst has %d elements, a %d, b %d", len(dst), len(a), len(b)))
+	}
+	eltwiseFor(len(dst), func(lo, hi int) {
+		d, x, y := dst[lo:hi], a[lo:hi], b[lo:hi]
+		x, y = x[:len(d)], y[:len(d)]
+		for i := range d {
+			d[i] = x[i] + y[i]
+		}
+	})
+}
+
+// ChannelSums writes out[c] = Σ_{n,p} v[n,c,p] for v [N,C,HW] (the bias gradient of a convolution whose
+// output gradient is v). Each row of HW values is summed by eight float32 partial sums, the rows in
+// float64.
+func ChannelSums(v []float32, n, c, hw int, out []float32) {
+	if n < 0 || c < 0 || hw < 0 || len(v) < n*c*hw || len(out) < c {
+		panic(fmt.Errorf("kernels.ChannelSums: n=%d c=%d hw=%d with len(v)=%d len(out)=%d", n, c, hw, len(v), len(out)))
+	}
+	channelSums(n, c, hw, v, out)
+}

@@ -93,3 +93,45 @@ func TestAddBias(t *testing.T) {
 	}
 	mustPanic(t, "short b", func() { AddBias(make([]float32, 6), make([]float32, 1), 1, 2, 3) })
 }
+
+func TestAdd(t *testing.T) {
+	rng := rand.New(rand.NewPCG(27, 28))
+	for _, n := range []int{0, 1, 33, 3*eltwiseGrain + 7} {
+		a, b := randSlice(rng, n), randSlice(rng, n)
+		dst := filled(n, 9)
+		Add(dst, a, b)
+		for i := range dst {
+			if dst[i] != a[i]+b[i] {
+				t.Fatalf("n=%d: dst[%d] = %g, want %g", n, i, dst[i], a[i]+b[i])
+			}
+		}
+		Add(a, a, b) // in place over a
+		for i := range a {
+			if a[i] != dst[i] {
+				t.Fatalf("n=%d: in-place Add differs at %d", n, i)
+			}
+		}
+	}
+	mustPanic(t, "short b", func() { Add(make([]float32, 3), make([]float32, 3), make([]float32, 2)) })
+}
+
+func TestChannelSums(t *testing.T) {
+	rng := rand.New(rand.NewPCG(29, 30))
+	for _, c := range []struct{ n, c, hw int }{{1, 1, 1}, {2, 3, 7}, {4, 16, 1000}} {
+		v := randSlice(rng, c.n*c.c*c.hw)
+		out := filled(c.c, 5)
+		ChannelSums(v, c.n, c.c, c.hw, out)
+		for ch := range c.c {
+			var want float64
+			for i := range c.n {
+				for p := range c.hw {
+					want += float64(v[(i*c.c+ch)*c.hw+p])
+				}
+			}
+			if math.Abs(float64(out[ch])-want) > 1e-5*float64(c.n*c.hw) {
+				t.Fatalf("%+v: out[%d] = %g, want %g", c, ch, out[ch], want)
+			}
+		}
+	}
+	mustPanic(t, "short out", func() { ChannelSums(make([]float32, 6), 1, 2, 3, make([]float32, 1)) })
+}

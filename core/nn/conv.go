@@ -12,11 +12,14 @@ import (
 )
 
 // ConvSpec describes a convolution layer: kernel size, stride and symmetric padding, whether it is a
-// transposed convolution, and whether a ReLU follows it.
+// transposed convolution, and whether a ReLU follows it. NoInputGrad marks an input that needs no
+// gradient (the image fed to the first layer): the layer's backward pass then skips ∂L/∂x, the most
+// expensive part of its backward pass for a first layer, and G.Grad must not ask for it.
 type ConvSpec struct {
 	Kernel, Stride, Pad int
 	Transpose           bool
 	ReLU                bool
+	NoInputGrad         bool
 }
 
 // convGeom is the complete static geometry of one conv op. For a convolution, x [N,C,H,W] and w [K,C,KH,KW]
@@ -60,6 +63,9 @@ func (g convGeom) String() string {
 	relu := ""
 	if g.ReLU {
 		relu = "+ReLU"
+	}
+	if g.NoInputGrad {
+		relu += "(no dx)"
 	}
 	return fmt.Sprintf("%s%s{N%d C%d %dx%d → K%d, k%d s%d p%d}", kind, relu, g.N, g.C, g.H, g.W, g.K, g.Kernel, g.Stride, g.Pad)
 }
@@ -106,7 +112,8 @@ func Conv(x, w, b *G.Node, spec ConvSpec) (*G.Node, error) {
 // convOp: inputs x, w, b; output y = act(conv(x, w) + b).
 type convOp struct {
 	opBase
-	g convGeom
+	g   convGeom
+	out outSlot
 }
 
 func (op *convOp) Arity() int                                     { return 3 }
@@ -115,10 +122,16 @@ func (op *convOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return op.g.
 func (op *convOp) String() string                                 { return fmt.Sprintf("%v#%d", op.g, op.id) }
 func (op *convOp) WriteHash(h hash.Hash)                          { writeHash(h, op) }
 func (op *convOp) Hashcode() uint32                               { return hashOf(op) }
-func (op *convOp) DiffWRT(int) []bool                             { return []bool{true, true, true} }
+func (op *convOp) DiffWRT(int) []bool                             { return []bool{!op.g.NoInputGrad, true, true} }
+func (op *convOp) slot() *outSlot                                 { return &op.out }
+func (op *convOp) inPlace() int                                   { return -1 }
 
 func (op *convOp) Do(in ...G.Value) (G.Value, error) {
-	return op.UsePreallocDo(newDense(op.g.outShape()), in...)
+	pre, err := op.out.output(op, op.g.outShape())
+	if err != nil {
+		return nil, err
+	}
+	return op.UsePreallocDo(pre, in...)
 }
 
 func (op *convOp) UsePreallocDo(pre G.Value, in ...G.Value) (G.Value, error) {
@@ -142,9 +155,11 @@ func (op *convOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 			return nil, err
 		}
 	}
-	dx, err := G.ApplyOp(&convGradOp{opBase: newBase(), g: op.g, wrt: wrtInput}, g, in[1])
-	if err != nil {
-		return nil, err
+	var dx *G.Node
+	if !op.g.NoInputGrad {
+		if dx, err = G.ApplyOp(&convGradOp{opBase: newBase(), g: op.g, wrt: wrtInput}, g, in[1]); err != nil {
+			return nil, err
+		}
 	}
 	dw, err := G.ApplyOp(&convGradOp{opBase: newBase(), g: op.g, wrt: wrtWeight}, in[0], g)
 	if err != nil {
@@ -169,6 +184,7 @@ type convGradOp struct {
 	opBase
 	g   convGeom
 	wrt wrt
+	out outSlot
 }
 
 func (op *convGradOp) Arity() int    { return 2 }
@@ -189,9 +205,16 @@ func (op *convGradOp) SymDiff(G.Nodes, *G.Node, *G.Node) (G.Nodes, error) {
 	return nil, fmt.Errorf("%v is not differentiable", op)
 }
 
+func (op *convGradOp) slot() *outSlot { return &op.out }
+func (op *convGradOp) inPlace() int   { return -1 }
+
 func (op *convGradOp) Do(in ...G.Value) (G.Value, error) {
 	s, _ := op.InferShape()
-	return op.UsePreallocDo(newDense(s), in...)
+	pre, err := op.out.output(op, s)
+	if err != nil {
+		return nil, err
+	}
+	return op.UsePreallocDo(pre, in...)
 }
 
 func (op *convGradOp) UsePreallocDo(pre G.Value, in ...G.Value) (G.Value, error) {
@@ -213,6 +236,7 @@ func (op *convGradOp) UsePreallocDo(pre G.Value, in ...G.Value) (G.Value, error)
 type biasGradOp struct {
 	opBase
 	shape tensor.Shape
+	out   outSlot
 }
 
 func (op *biasGradOp) Arity() int    { return 1 }
@@ -227,20 +251,17 @@ func (op *biasGradOp) DiffWRT(int) []bool    { return []bool{false} }
 func (op *biasGradOp) SymDiff(G.Nodes, *G.Node, *G.Node) (G.Nodes, error) {
 	return nil, fmt.Errorf("%v is not differentiable", op)
 }
+func (op *biasGradOp) slot() *outSlot { return &op.out }
+func (op *biasGradOp) inPlace() int   { return -1 }
 func (op *biasGradOp) Do(in ...G.Value) (G.Value, error) {
-	return op.UsePreallocDo(newDense(tensor.Shape{op.shape[1]}), in...)
+	pre, err := op.out.output(op, tensor.Shape{op.shape[1]})
+	if err != nil {
+		return nil, err
+	}
+	return op.UsePreallocDo(pre, in...)
 }
 func (op *biasGradOp) UsePreallocDo(pre G.Value, in ...G.Value) (G.Value, error) {
-	dy, db := f32(in[0]), f32(pre)
 	n, k, hw := op.shape[0], op.shape[1], op.shape[2]*op.shape[3]
-	for c := 0; c < k; c++ {
-		var s float64
-		for i := 0; i < n; i++ {
-			for _, v := range dy[(i*k+c)*hw : (i*k+c+1)*hw] {
-				s += float64(v)
-			}
-		}
-		db[c] = float32(s)
-	}
+	kernels.ChannelSums(f32(in[0]), n, k, hw, f32(pre))
 	return pre, nil
 }

@@ -77,6 +77,7 @@ type mseGradOp struct {
 	opBase
 	m    *mseOp
 	sign float32
+	out  outSlot
 }
 
 func (op *mseGradOp) Arity() int { return 3 }
@@ -92,8 +93,14 @@ func (op *mseGradOp) DiffWRT(int) []bool                             { return []
 func (op *mseGradOp) SymDiff(G.Nodes, *G.Node, *G.Node) (G.Nodes, error) {
 	return nil, fmt.Errorf("%v is not differentiable", op)
 }
+func (op *mseGradOp) slot() *outSlot { return &op.out }
+func (op *mseGradOp) inPlace() int   { return -1 }
 func (op *mseGradOp) Do(in ...G.Value) (G.Value, error) {
-	return op.UsePreallocDo(newDense(op.m.shape), in...)
+	pre, err := op.out.output(op, op.m.shape)
+	if err != nil {
+		return nil, err
+	}
+	return op.UsePreallocDo(pre, in...)
 }
 func (op *mseGradOp) UsePreallocDo(pre G.Value, in ...G.Value) (G.Value, error) {
 	a, b, out := f32(in[0]), f32(in[1]), f32(pre)
@@ -123,6 +130,7 @@ func StraightThrough(ze, zq *G.Node) (*G.Node, error) {
 type straightOp struct {
 	opBase
 	shape tensor.Shape
+	out   outSlot
 }
 
 func (op *straightOp) Arity() int { return 2 }
@@ -135,17 +143,23 @@ func (op *straightOp) String() string                                 { return f
 func (op *straightOp) WriteHash(h hash.Hash)                          { writeHash(h, op) }
 func (op *straightOp) Hashcode() uint32                               { return hashOf(op) }
 func (op *straightOp) DiffWRT(int) []bool                             { return []bool{true, false} }
+func (op *straightOp) slot() *outSlot                                 { return &op.out }
+func (op *straightOp) inPlace() int                                   { return -1 }
 func (op *straightOp) Do(in ...G.Value) (G.Value, error) {
-	return op.UsePreallocDo(newDense(op.shape), in...)
+	pre, err := op.out.output(op, op.shape)
+	if err != nil {
+		return nil, err
+	}
+	return op.UsePreallocDo(pre, in...)
 }
 func (op *straightOp) UsePreallocDo(pre G.Value, in ...G.Value) (G.Value, error) {
 	copy(f32(pre), f32(in[1]))
 	return pre, nil
 }
 func (op *straightOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
-	// The identity on the gradient: a copy, so later in-place accumulation never aliases grad.
-	d, err := G.ApplyOp(&stopGradOp{opBase: newBase(), shape: op.shape}, grad)
-	return G.Nodes{d, nil}, err
+	// The identity on the gradient: z_e's gradient is grad itself, as gorgonia's own Add hands its
+	// gradient to both operands (the tape machine writes in place only over values nothing reads later).
+	return G.Nodes{grad, nil}, nil
 }
 
 // parallelSums splits [0,n) into one chunk per CPU, runs fn on each and returns the partial results in chunk

@@ -1,7 +1,8 @@
 // Package nn holds the gorgonia building blocks the VQ-VAE is trained with: convolution and transposed
-// convolution with fused bias and ReLU, a standalone ReLU, stop-gradient, and the vector quantiser's
-// nearest-code lookup with its codebook gradient. Each is a custom gorgonia Op whose forward and backward passes
-// run the kernels of package kernels; gorgonia supplies the graph, the tape machine and reverse-mode autodiff.
+// convolution with fused bias and ReLU, a standalone ReLU, the residual Add, stop-gradient, and the vector
+// quantiser's nearest-code lookup with its codebook gradient. Each is a custom gorgonia Op whose forward and
+// backward passes run the kernels of package kernels; gorgonia supplies the graph, the tape machine and
+// reverse-mode autodiff. PlanMemory lays the ops' outputs over buffers that are reused on every run.
 package nn
 
 import (

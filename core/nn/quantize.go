@@ -37,6 +37,7 @@ type quantizeOp struct {
 	opBase
 	n, d, h, w, k int
 	q             *Quantizer
+	out           outSlot
 }
 
 func (op *quantizeOp) Arity() int { return 2 }
@@ -52,8 +53,14 @@ func (op *quantizeOp) String() string {
 func (op *quantizeOp) WriteHash(h hash.Hash) { writeHash(h, op) }
 func (op *quantizeOp) Hashcode() uint32      { return hashOf(op) }
 func (op *quantizeOp) DiffWRT(int) []bool    { return []bool{false, true} }
+func (op *quantizeOp) slot() *outSlot        { return &op.out }
+func (op *quantizeOp) inPlace() int          { return -1 }
 func (op *quantizeOp) Do(in ...G.Value) (G.Value, error) {
-	return op.UsePreallocDo(newDense(tensor.Shape{op.n, op.d, op.h, op.w}), in...)
+	pre, err := op.out.output(op, tensor.Shape{op.n, op.d, op.h, op.w})
+	if err != nil {
+		return nil, err
+	}
+	return op.UsePreallocDo(pre, in...)
 }
 func (op *quantizeOp) UsePreallocDo(pre G.Value, in ...G.Value) (G.Value, error) {
 	ze, e, zq := f32(in[0]), f32(in[1]), f32(pre)
@@ -69,7 +76,8 @@ func (op *quantizeOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 // codeGradOp: dz_q [N,D,h,w] → dE [K,D], the per-code sum of the gradients at the positions that chose it.
 type codeGradOp struct {
 	opBase
-	q *quantizeOp
+	q   *quantizeOp
+	out outSlot
 }
 
 func (op *codeGradOp) Arity() int    { return 1 }
@@ -84,8 +92,14 @@ func (op *codeGradOp) DiffWRT(int) []bool    { return []bool{false} }
 func (op *codeGradOp) SymDiff(G.Nodes, *G.Node, *G.Node) (G.Nodes, error) {
 	return nil, fmt.Errorf("%v is not differentiable", op)
 }
+func (op *codeGradOp) slot() *outSlot { return &op.out }
+func (op *codeGradOp) inPlace() int   { return -1 }
 func (op *codeGradOp) Do(in ...G.Value) (G.Value, error) {
-	return op.UsePreallocDo(newDense(tensor.Shape{op.q.k, op.q.d}), in...)
+	pre, err := op.out.output(op, tensor.Shape{op.q.k, op.q.d})
+	if err != nil {
+		return nil, err
+	}
+	return op.UsePreallocDo(pre, in...)
 }
 func (op *codeGradOp) UsePreallocDo(pre G.Value, in ...G.Value) (G.Value, error) {
 	de := f32(pre)

@@ -22,6 +22,7 @@ func ReLU(x *G.Node) (*G.Node, error) {
 type reluOp struct {
 	opBase
 	shape tensor.Shape
+	out   outSlot
 }
 
 func (op *reluOp) Arity() int    { return 1 }
@@ -33,8 +34,14 @@ func (op *reluOp) String() string        { return fmt.Sprintf("ReLU%v#%d", op.sh
 func (op *reluOp) WriteHash(h hash.Hash) { writeHash(h, op) }
 func (op *reluOp) Hashcode() uint32      { return hashOf(op) }
 func (op *reluOp) DiffWRT(int) []bool    { return []bool{true} }
+func (op *reluOp) slot() *outSlot        { return &op.out }
+func (op *reluOp) inPlace() int          { return 0 }
 func (op *reluOp) Do(in ...G.Value) (G.Value, error) {
-	return op.UsePreallocDo(newDense(op.shape), in...)
+	pre, err := op.out.output(op, op.shape)
+	if err != nil {
+		return nil, err
+	}
+	return op.UsePreallocDo(pre, in...)
 }
 func (op *reluOp) UsePreallocDo(pre G.Value, in ...G.Value) (G.Value, error) {
 	kernels.ReLU(f32(pre), f32(in[0]))
@@ -49,6 +56,7 @@ func (op *reluOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 type reluGradOp struct {
 	opBase
 	shape tensor.Shape
+	out   outSlot
 }
 
 func (op *reluGradOp) Arity() int { return 2 }
@@ -64,8 +72,14 @@ func (op *reluGradOp) DiffWRT(int) []bool                             { return [
 func (op *reluGradOp) SymDiff(G.Nodes, *G.Node, *G.Node) (G.Nodes, error) {
 	return nil, fmt.Errorf("%v is not differentiable", op)
 }
+func (op *reluGradOp) slot() *outSlot { return &op.out }
+func (op *reluGradOp) inPlace() int   { return 1 } // dx over dy
 func (op *reluGradOp) Do(in ...G.Value) (G.Value, error) {
-	return op.UsePreallocDo(newDense(op.shape), in...)
+	pre, err := op.out.output(op, op.shape)
+	if err != nil {
+		return nil, err
+	}
+	return op.UsePreallocDo(pre, in...)
 }
 func (op *reluGradOp) UsePreallocDo(pre G.Value, in ...G.Value) (G.Value, error) {
 	kernels.ReLUBackward(f32(pre), f32(in[1]), f32(in[0]))
@@ -80,6 +94,7 @@ func StopGradient(x *G.Node) (*G.Node, error) {
 type stopGradOp struct {
 	opBase
 	shape tensor.Shape
+	out   outSlot
 }
 
 func (op *stopGradOp) Arity() int    { return 1 }
@@ -94,8 +109,14 @@ func (op *stopGradOp) DiffWRT(int) []bool    { return []bool{false} }
 func (op *stopGradOp) SymDiff(G.Nodes, *G.Node, *G.Node) (G.Nodes, error) {
 	return G.Nodes{nil}, nil
 }
+func (op *stopGradOp) slot() *outSlot { return &op.out }
+func (op *stopGradOp) inPlace() int   { return 0 } // a copy onto itself costs nothing
 func (op *stopGradOp) Do(in ...G.Value) (G.Value, error) {
-	return op.UsePreallocDo(newDense(op.shape), in...)
+	pre, err := op.out.output(op, op.shape)
+	if err != nil {
+		return nil, err
+	}
+	return op.UsePreallocDo(pre, in...)
 }
 func (op *stopGradOp) UsePreallocDo(pre G.Value, in ...G.Value) (G.Value, error) {
 	copy(f32(pre), f32(in[0]))

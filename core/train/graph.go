@@ -94,6 +94,10 @@ func buildGraph(cfg model.Config, w model.Weights, pre model.Preprocess, batch i
 	if gr.grads, err = G.Grad(gr.total, wrt...); err != nil {
 		return nil, fmt.Errorf("gradients: %w", err)
 	}
+	// Lay the ops' outputs over shared buffers reused every step; z_e and v are read after a run.
+	if _, err = nn.PlanMemory(gr.g, gr.ze, gr.v); err != nil {
+		return nil, err
+	}
 	gr.vm = G.NewTapeMachine(gr.g)
 	return gr, nil
 }
@@ -117,7 +121,7 @@ func (gr *graph) stages(stages []model.Stage, x *G.Node) (*G.Node, error) {
 			if h, err = gr.layer(st.Res.Conv2, h); err != nil {
 				return nil, err
 			}
-			x, err = G.Add(x, h)
+			x, err = nn.Add(x, h)
 		case st.ReLU:
 			x, err = nn.ReLU(x)
 		}
@@ -129,7 +133,8 @@ func (gr *graph) stages(stages []model.Stage, x *G.Node) (*G.Node, error) {
 }
 
 func (gr *graph) layer(l model.Layer, x *G.Node) (*G.Node, error) {
-	spec := nn.ConvSpec{Kernel: l.Kernel, Stride: l.Stride, Pad: l.Pad, Transpose: l.Kind == model.ConvTranspose, ReLU: l.ReLU}
+	spec := nn.ConvSpec{Kernel: l.Kernel, Stride: l.Stride, Pad: l.Pad, Transpose: l.Kind == model.ConvTranspose, ReLU: l.ReLU,
+		NoInputGrad: x == gr.input}
 	y, err := nn.Conv(x, gr.params[l.Name+".weight"], gr.params[l.Name+".bias"], spec)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", l.Name, err)
