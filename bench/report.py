@@ -45,8 +45,11 @@ def summarise(measurements: list[dict]) -> list[dict]:
     for key, ms in groups.items():
         peak = med(ms, "peak_rss_mib")
         base = med(ms, "baseline_rss_mib")
+        cpu = [img_per_cpu_s(m) for m in ms]
+        cpu = [c for c in cpu if c is not None]
         cells[key] = {
             "img_per_s": med(ms, "img_per_s"),
+            "img_per_cpu_s": statistics.median(cpu) if cpu else None,
             "peak_rss_mib": peak,
             "delta_rss_mib": None if peak is None or base is None else peak - base,
             "runs": len(ms),
@@ -78,6 +81,49 @@ def summarise(measurements: list[dict]) -> list[dict]:
     return rows
 
 
+def img_per_cpu_s(m: dict) -> float | None:
+    """Images per CPU-second of the whole process (all threads, user + system): batch / median of the
+    timed steps' CPU times, when the measurement recorded them."""
+    cpu = m.get("step_cpu_s")
+    if not cpu or not m.get("batch"):
+        return None
+    med = statistics.median(cpu)
+    return m["batch"] / med if med > 0 else None
+
+
+def paired(measurements: list[dict]) -> list[dict]:
+    """Ratios taken within each round: run.sh measures every system once per round, interleaved, so the
+    k-th measurement of (preset, system, mode) belongs to round k, and a ratio of two systems in the same
+    round compares them under (nearly) the same machine load. One entry per (preset, mode, pair) with
+    the per-round ratios and their median."""
+    groups: dict[tuple[str, str, str], list[dict]] = {}
+    for m in measurements:
+        groups.setdefault((m["preset"], m["system"], m["mode"]), []).append(m)
+    pairs = [
+        ("brainvq", "pytorch", "train"),
+        ("brainvq", "pytorch", "infer"),
+        ("onnxruntime", "pytorch", "infer"),
+        ("brainvq", "onnxruntime", "infer"),
+    ]
+    out = []
+    for preset in dict.fromkeys(m["preset"] for m in measurements):
+        for a, b, mode in pairs:
+            ma, mb = groups.get((preset, a, mode), []), groups.get((preset, b, mode), [])
+            ratios = [x["img_per_s"] / y["img_per_s"] for x, y in zip(ma, mb) if y["img_per_s"]]
+            if ratios:
+                out.append(
+                    {
+                        "preset": preset,
+                        "mode": mode,
+                        "system": a,
+                        "vs": b,
+                        "ratios": ratios,
+                        "median": statistics.median(ratios),
+                    }
+                )
+    return out
+
+
 def _f(v, fmt="{:.2f}") -> str:
     return "–" if v is None else fmt.format(v)
 
@@ -105,6 +151,30 @@ def table(rows: list[dict]) -> list[str]:
             f"| {_f(r['train_ratio_vs_pytorch'])} / {_f(r['infer_ratio_vs_pytorch'])} |"
         )
     return lines
+
+
+def cpu_table(rows: list[dict]) -> list[str]:
+    """Images per CPU-second (all threads, user + system), a measure less sensitive to other processes
+    on the machine than wall-clock img/s (though not to their effect on caches and clock speed)."""
+
+    def get(row, mode):
+        c = row.get(mode)
+        return None if c is None else c.get("img_per_cpu_s")
+
+    lines = ["| preset | system | train img/CPU-s | infer img/CPU-s |", "|---|---|---:|---:|"]
+    for r in rows:
+        lines.append(
+            f"| {r['preset']} | {r['system']} | {_f(get(r, 'train'))} | {_f(get(r, 'infer'))} |"
+        )
+    return lines
+
+
+def paired_lines(pairs: list[dict]) -> list[str]:
+    return [
+        f"- {p['preset']} {p['mode']}: {p['system']} / {p['vs']} = {p['median']:.2f} "
+        f"(rounds: {', '.join(f'{r:.2f}' for r in p['ratios'])})"
+        for p in pairs
+    ]
 
 
 def check_lines(checks: list[dict]) -> list[str]:
@@ -153,16 +223,39 @@ def main(argv=None) -> int:
         "",
     ]
     md += table(rows)
+    pairs = paired(measurements)
+    if pairs:
+        md += [
+            "",
+            "Ratios within each round (img/s of one system over another's, measured back to back; "
+            "median over rounds):",
+            "",
+        ] + paired_lines(pairs)
+    md += [
+        "",
+        "Images per CPU-second of the measuring process (all its threads, user + system; "
+        "median over steps, then over rounds):",
+        "",
+    ] + cpu_table(rows)
     if checks:
         md += ["", "Checks:", ""] + check_lines(checks)
     if notes:
         md += ["", "Notes:", ""] + [f"- {n}" for n in notes]
     text = "\n".join(md) + "\n"
     write_atomic(a.md, text)
-    result = {"meta": meta, "summary": rows, "measurements": measurements, "checks": checks}
+    result = {
+        "meta": meta,
+        "summary": rows,
+        "paired_ratios": pairs,
+        "measurements": measurements,
+        "checks": checks,
+    }
     result["notes"] = notes
     write_atomic(a.json, json.dumps(result, indent=1) + "\n")
     print("\n".join(table(rows)))
+    for line in paired_lines(pairs):
+        print(line)
+    print("\n".join(cpu_table(rows)))
     for line in check_lines(checks):
         print(line)
     for n in notes:

@@ -384,7 +384,7 @@ def _batches(u: np.ndarray, batch: int):
 
 
 def _result(
-    system, preset, mode, batch, threads, warmup, times, baseline, version, **extra
+    system, preset, mode, batch, threads, warmup, times, baseline, version, cpu_times, **extra
 ) -> dict:
     med = statistics.median(times)
     out = {
@@ -399,6 +399,7 @@ def _result(
         "steps": len(times),
         "warmup": warmup,
         "step_s": [round(t, 4) for t in times],
+        "step_cpu_s": [round(t, 4) for t in cpu_times],
         "version": version,
     }
     out.update(extra)
@@ -419,33 +420,35 @@ def bench_torch(
     baseline = peak_rss_mib()
     model = build_model(preset)
     batches = _batches(u, batch)
-    times = []
+    times, cpu_times = [], []
     if mode == "train":
         model.train()
         opt = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
         losses = []
         for step in range(warmup + steps):
             x = torch.from_numpy(next(batches))
-            t0 = time.perf_counter()
+            c0, t0 = time.process_time(), time.perf_counter()
             opt.zero_grad(set_to_none=True)
             total, *_ = model.losses(x, var)
             total.backward()
             opt.step()
-            dt = time.perf_counter() - t0
+            dt, dc = time.perf_counter() - t0, time.process_time() - c0
             losses.append(total.item())
             if step >= warmup:
                 times.append(dt)
+                cpu_times.append(dc)
         extra = {"loss_first": losses[0], "loss_last": losses[-1]}
     elif mode == "infer":
         model.eval()
         with torch.inference_mode():
             for step in range(warmup + steps):
                 x = torch.from_numpy(next(batches))
-                t0 = time.perf_counter()
+                c0, t0 = time.process_time(), time.perf_counter()
                 v, *_ = model(x)
-                dt = time.perf_counter() - t0
+                dt, dc = time.perf_counter() - t0, time.process_time() - c0
                 if step >= warmup:
                     times.append(dt)
+                    cpu_times.append(dc)
         extra = {}
     else:
         raise ValueError(f"unknown mode {mode!r}")
@@ -459,6 +462,7 @@ def bench_torch(
         times,
         baseline,
         f"torch {torch.__version__}",
+        cpu_times,
         **extra,
     )
 
@@ -495,14 +499,15 @@ def bench_onnx(model_path: str, preset: str, pixels: np.ndarray, batch, threads,
     baseline = peak_rss_mib()
     sess = onnx_session(model_path, threads)
     batches = _batches(pixels, batch)
-    times = []
+    times, cpu_times = [], []
     for step in range(warmup + steps):
         feeds = onnx_feeds(sess, next(batches))
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         sess.run(None, feeds)
-        dt = time.perf_counter() - t0
+        dt, dc = time.perf_counter() - t0, time.process_time() - c0
         if step >= warmup:
             times.append(dt)
+            cpu_times.append(dc)
     version = f"onnxruntime {ort.__version__}"
     return _result(
         "onnxruntime",
@@ -514,6 +519,7 @@ def bench_onnx(model_path: str, preset: str, pixels: np.ndarray, batch, threads,
         times,
         baseline,
         version,
+        cpu_times,
         model=model_path,
     )
 

@@ -88,3 +88,13 @@ func PeakRSSMiB() (float64, error) {
 	}
 	return float64(ru.Maxrss) / 1024, nil
 }
+
+// CPUSeconds is the CPU time the process has used so far, user and system, all threads (getrusage).
+func CPUSeconds() (float64, error) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, fmt.Errorf("getrusage: %w", err)
+	}
+	tv := func(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
+	return tv(ru.Utime) + tv(ru.Stime), nil
+}

@@ -30,6 +30,9 @@ type result struct {
 	Steps          int       `json:"steps"`
 	Warmup         int       `json:"warmup"`
 	StepS          []float64 `json:"step_s"`
+	StepCPUS       []float64 `json:"step_cpu_s"`
+	AllocMiB       float64   `json:"alloc_mib_per_step"`
+	GCPerStep      float64   `json:"gc_per_step"`
 	Version        string    `json:"version"`
 	LossFirst      float64   `json:"loss_first,omitempty"`
 	LossLast       float64   `json:"loss_last,omitempty"`
@@ -100,7 +103,15 @@ func run(preset string, batch, steps, warmup, threads int, mode, dataPath string
 	default:
 		return fmt.Errorf("--mode %q: want train or infer", mode)
 	}
+	var ms0, ms1 runtime.MemStats
 	for i := 0; i < warmup+steps; i++ {
+		if i == warmup {
+			runtime.ReadMemStats(&ms0)
+		}
+		c0, err := benchdata.CPUSeconds()
+		if err != nil {
+			return err
+		}
 		t0 := time.Now()
 		loss, err := step(i)
 		if err != nil {
@@ -108,11 +119,21 @@ func run(preset string, batch, steps, warmup, threads int, mode, dataPath string
 		}
 		if i >= warmup {
 			res.StepS = append(res.StepS, time.Since(t0).Seconds())
+			c1, err := benchdata.CPUSeconds()
+			if err != nil {
+				return err
+			}
+			res.StepCPUS = append(res.StepCPUS, c1-c0)
 		}
 		if i == 0 {
 			res.LossFirst = loss
 		}
 		res.LossLast = loss
+	}
+	runtime.ReadMemStats(&ms1)
+	if steps > 0 {
+		res.AllocMiB = float64(ms1.TotalAlloc-ms0.TotalAlloc) / float64(steps) / (1 << 20)
+		res.GCPerStep = float64(ms1.NumGC-ms0.NumGC) / float64(steps)
 	}
 	sorted := append([]float64(nil), res.StepS...)
 	sort.Float64s(sorted)
