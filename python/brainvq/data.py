@@ -15,7 +15,7 @@ import importlib.util
 import json
 import os
 from pathlib import Path
-from typing import List, Optional, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -155,22 +155,33 @@ class Dataset(Handle):
         """A copy of all images, ``[N, H, W]`` float32 in [0, 1] (N·H·W·4 bytes of memory)."""
         return self._copy(0, len(self))
 
-    def __getitem__(self, index: Union[int, slice]) -> np.ndarray:
-        """Image ``index`` ``[H, W]``, or the images of a slice ``[k, H, W]`` (copies)."""
+    def __getitem__(self, index: Union[int, slice, Sequence[int], np.ndarray]) -> np.ndarray:
+        """Copies of images: an int gives image ``[H, W]``; a slice, a sequence or an array of ints
+        gives ``[k, H, W]`` in that order (negative indices count from the end)."""
         n = len(self)
         if isinstance(index, slice):
             start, stop, step = index.indices(n)
             if step == 1:
                 return self._copy(start, max(0, stop - start))
-            return np.stack([self._copy(i, 1)[0] for i in range(start, stop, step)]).reshape(
-                (-1,) + self._shape[1:]
+            index = range(start, stop, step)
+        if isinstance(index, (int, np.integer)):
+            return self._copy(self._position(int(index)), 1)[0]
+        positions = np.asarray(index)
+        if positions.dtype.kind not in "iu" or positions.ndim != 1:
+            raise TypeError(
+                "dataset index must be an int, a slice or a 1-D sequence of ints, got %r" % (index,)
             )
-        i = int(index)
-        if i < 0:
-            i += n
-        if not 0 <= i < n:
-            raise IndexError("image %d out of range for a dataset of %d" % (int(index), n))
-        return self._copy(i, 1)[0]
+        out = np.empty((positions.size,) + self._shape[1:], dtype=np.float32)
+        for j, i in enumerate(positions):
+            out[j] = self._copy(self._position(int(i)), 1)[0]
+        return out
+
+    def _position(self, i: int) -> int:
+        n = len(self)
+        j = i + n if i < 0 else i
+        if not 0 <= j < n:
+            raise IndexError("image %d out of range for a dataset of %d" % (i, n))
+        return j
 
     def _copy(self, first: int, count: int) -> np.ndarray:
         _, hh, ww = self._shape

@@ -68,6 +68,11 @@ def test_dataset_from_array_round_trip(brainvq):
         np.testing.assert_array_equal(ds[-1], want[4])
         np.testing.assert_array_equal(ds[1:4], want[1:4])
         np.testing.assert_array_equal(ds[::2], want[::2])
+        np.testing.assert_array_equal(ds[[4, 0, -2]], want[[4, 0, -2]])
+        np.testing.assert_array_equal(ds[np.arange(5)[::-1]], want[::-1])
+        assert ds[[]].shape == (0, 16, 20)
+        with pytest.raises(TypeError, match="1-D sequence of ints"):
+            ds[[0.5]]
         with pytest.raises(IndexError):
             ds[5]
         mean, var = ds.stats()
