@@ -22,6 +22,13 @@ type modelObj struct {
 
 func getModel(h int64) (*modelObj, error) { return getAs[*modelObj](h, "model") }
 
+// model returns the model (its weights never change; only the checkpoint pointer does, under mu).
+func (m *modelObj) model() *model.Model {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.ck.Model
+}
+
 // checkpoint returns a shallow copy of the checkpoint with the current test SSIM, for saving or export.
 func (m *modelObj) checkpoint() *model.Checkpoint {
 	m.mu.Lock()
@@ -113,7 +120,7 @@ func (m *modelObj) images(x []byte, n int, what string) ([]float32, error) {
 	if err := checkCount(n, what); err != nil {
 		return nil, err
 	}
-	s := m.ck.Model.Config.ImageSize
+	s := m.model().Config.ImageSize
 	px, err := float32s(x, n*s*s, fmt.Sprintf("%s ([%d,1,%d,%d])", what, n, s, s))
 	if err != nil {
 		return nil, err
@@ -133,7 +140,7 @@ func ModelEncode(h int64, x []byte, n int) (out []byte, err error) {
 	if err != nil {
 		return nil, err
 	}
-	return float32Bytes(m.ck.Model.Encode(px, n)), nil
+	return float32Bytes(m.model().Encode(px, n)), nil
 }
 
 // ModelQuantize maps encoder outputs z_e, [N,D,h,w] little-endian float32, to the index of the nearest
@@ -147,7 +154,7 @@ func ModelQuantize(h int64, ze []byte, n int) (out []byte, err error) {
 	if err := checkCount(n, "z_e"); err != nil {
 		return nil, err
 	}
-	c := m.ck.Model.Config
+	c := m.model().Config
 	l := c.LatentSize()
 	z, err := float32s(ze, n*c.CodeDim*l*l, fmt.Sprintf("z_e ([%d,%d,%d,%d])", n, c.CodeDim, l, l))
 	if err != nil {
@@ -158,7 +165,7 @@ func ModelQuantize(h int64, ze []byte, n int) (out []byte, err error) {
 			return nil, fmt.Errorf("brainvq: z_e: value %g at flat index %d is not finite", v, i)
 		}
 	}
-	return int32Bytes(m.ck.Model.Quantize(z, n)), nil
+	return int32Bytes(m.model().Quantize(z, n)), nil
 }
 
 // ModelEncodeIndices runs encoder and quantiser: images [N,1,S,S] float32 in [0,1] → code indices
@@ -173,7 +180,7 @@ func ModelEncodeIndices(h int64, x []byte, n int) (out []byte, err error) {
 	if err != nil {
 		return nil, err
 	}
-	mm := m.ck.Model
+	mm := m.model()
 	return int32Bytes(mm.Quantize(mm.Encode(px, n), n)), nil
 }
 
@@ -188,7 +195,7 @@ func ModelDecode(h int64, idx []byte, n int) (out []byte, err error) {
 	if err := checkCount(n, "indices"); err != nil {
 		return nil, err
 	}
-	c := m.ck.Model.Config
+	c := m.model().Config
 	l := c.LatentSize()
 	ids, err := int32s(idx, n*l*l, fmt.Sprintf("indices ([%d,%d,%d])", n, l, l))
 	if err != nil {
@@ -199,7 +206,7 @@ func ModelDecode(h int64, idx []byte, n int) (out []byte, err error) {
 			return nil, fmt.Errorf("brainvq: indices: code %d at flat index %d is outside [0, %d)", k, i, c.NumCodes)
 		}
 	}
-	return float32Bytes(m.ck.Model.Decode(ids, n)), nil
+	return float32Bytes(m.model().Decode(ids, n)), nil
 }
 
 // ModelReconstruct runs the whole model: images [N,1,S,S] float32 in [0,1] → reconstructions
@@ -214,7 +221,7 @@ func ModelReconstruct(h int64, x []byte, n int) (out []byte, err error) {
 	if err != nil {
 		return nil, err
 	}
-	return float32Bytes(m.ck.Model.Reconstruct(px, n)), nil
+	return float32Bytes(m.model().Reconstruct(px, n)), nil
 }
 
 // ModelCodebook returns a copy of the codebook E, [K,D] little-endian float32 (row k is code k).
@@ -224,7 +231,7 @@ func ModelCodebook(h int64) (out []byte, err error) {
 	if err != nil {
 		return nil, err
 	}
-	cb, ok := m.ck.Model.Weights[model.CodebookName]
+	cb, ok := m.model().Weights[model.CodebookName]
 	if !ok {
 		return nil, errors.New("brainvq: the model has no codebook")
 	}
@@ -274,7 +281,7 @@ func ModelEvaluate(h, dataset int64) (js string, err error) {
 	if err != nil {
 		return "", err
 	}
-	ev, err := train.Evaluate(m.ck.Model, s, nil)
+	ev, err := train.Evaluate(m.model(), s, nil)
 	if err != nil {
 		return "", err
 	}

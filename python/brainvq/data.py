@@ -167,6 +167,8 @@ class Dataset(Handle):
         if isinstance(index, (int, np.integer)):
             return self._copy(self._position(int(index)), 1)[0]
         positions = np.asarray(index)
+        if positions.size == 0 and positions.ndim == 1:
+            positions = positions.astype(np.int64)  # [] is float64 to numpy
         if positions.dtype.kind not in "iu" or positions.ndim != 1:
             raise TypeError(
                 "dataset index must be an int, a slice or a 1-D sequence of ints, got %r" % (index,)

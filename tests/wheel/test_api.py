@@ -529,3 +529,24 @@ def test_plots_draw(brainvq, trained, splits, tmp_path):
     plt.close("all")
     with pytest.raises(ValueError, match="empty"):
         brainvq.plot.losses([])
+
+
+def test_model_serves_threads_at_once(brainvq, trained, splits):
+    from concurrent.futures import ThreadPoolExecutor
+
+    _, model = trained
+    x = splits[2].images
+    want = model.reconstruct(x)
+    want_idx = model.encode(x)
+
+    def work(i):
+        for _ in range(10):
+            if i % 2:
+                np.testing.assert_array_equal(model.reconstruct(x), want)
+            else:
+                np.testing.assert_array_equal(model.encode(x), want_idx)
+                model.test_ssim = 0.5 if i % 4 else None  # writes race with the reads in Go
+        return i
+
+    with ThreadPoolExecutor(4) as pool:
+        assert sorted(pool.map(work, range(8))) == list(range(8))
