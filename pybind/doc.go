@@ -14,6 +14,12 @@
 //   - Every exported function recovers panics (see guard) and reports them as errors, so a bug
 //     in Go raises a Python exception instead of killing the interpreter.
 //
+// The surface, by file: data.go (datasets from OASIS folders or bytes, the stand-in maker), train.go (a
+// trainer that runs a few optimiser steps per call, so that Python can draw progress and stop on Ctrl-C
+// between calls; Go never calls back into Python), model.go (inference, evaluation, checkpoints, ONNX
+// export), metrics.go (SSIM, PSNR, MSE, perplexity, kernel threads). Structured results travel as JSON
+// text. The Python package python/brainvq wraps all of it with numpy; docs/python.md documents that.
+//
 // gopy releases the GIL for the duration of each call, so long Go calls do not block other
 // Python threads. The Go runtime starts when the extension is imported; a process that has
 // imported it must not fork without exec (use multiprocessing's "spawn" start method).
