@@ -24,7 +24,7 @@ if [[ -s scripts/apt-packages.txt ]] && command -v apt-get >/dev/null; then
 fi
 
 # Python: one virtual environment for the tests and tools.
-python="${PYTHON:-python3}"
+python="${BRAINVQ_BASE_PYTHON:-python3}" # the interpreter the venv is made from
 if [[ ! -x .venv/bin/python ]]; then
   say "creating .venv with $("$python" --version)"
   "$python" -m venv .venv

@@ -7,10 +7,9 @@
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+bash scripts/setup.sh || { echo "setup failed" >&2; exit 1; }
 export PYTHON="$root/.venv/bin/python"
 export PATH="$root/.venv/bin:$PATH"
-
-bash scripts/setup.sh || { echo "setup failed" >&2; exit 1; }
 
 declare -a names results
 run() { # run NAME CMD...: runs a suite, records pass/fail and its time
