@@ -394,6 +394,9 @@ _SIGINT_SCRIPT = textwrap.dedent(
     import numpy as np
     import brainvq
 
+    # A shell that starts jobs in the background (CI runners do) hands them SIGINT ignored, and Python
+    # then installs no handler of its own; an interactive session always has Python's default one.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     rng = np.random.default_rng(0)
     yy, xx = np.mgrid[:32, :32]
     imgs = np.stack([np.exp(-((xx - c) ** 2 + (yy - 16) ** 2) / 30.0) for c in rng.uniform(8, 24, 64)])
