@@ -58,6 +58,25 @@ func fdCheck(t *testing.T, name string, vm G.VM, cost *G.Node, grad []float32, d
 	eval()
 }
 
+// gradsOf adds the gradients of cost with respect to wrt, runs the graph once, and returns the machine (for
+// finite-difference reruns) and copies of the gradients.
+func gradsOf(t *testing.T, g *G.ExprGraph, cost *G.Node, wrt ...*G.Node) (G.VM, [][]float32) {
+	t.Helper()
+	grads, err := G.Grad(cost, wrt...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm := G.NewTapeMachine(g)
+	if err := vm.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	out := make([][]float32, len(grads))
+	for i, gr := range grads {
+		out[i] = append([]float32(nil), f32(gr.Value())...)
+	}
+	return vm, out
+}
+
 func TestConvGradients(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -85,20 +104,10 @@ func TestConvGradients(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			grads, err := G.Grad(cost, x, w, b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			vm := G.NewTapeMachine(g)
-			if err := vm.RunAll(); err != nil {
-				t.Fatal(err)
-			}
-			gx := append([]float32(nil), f32(grads[0].Value())...)
-			gw := append([]float32(nil), f32(grads[1].Value())...)
-			gb := append([]float32(nil), f32(grads[2].Value())...)
-			fdCheck(t, "dx", vm, cost, gx, xd, rng)
-			fdCheck(t, "dw", vm, cost, gw, wd, rng)
-			fdCheck(t, "db", vm, cost, gb, bd, rng)
+			vm, gr := gradsOf(t, g, cost, x, w, b)
+			fdCheck(t, "dx", vm, cost, gr[0], xd, rng)
+			fdCheck(t, "dw", vm, cost, gr[1], wd, rng)
+			fdCheck(t, "db", vm, cost, gr[2], bd, rng)
 		})
 	}
 }
@@ -117,18 +126,9 @@ func TestReLUAndResidualGradient(t *testing.T) {
 	}
 	target, _ := randTensor(g, rng, "t", 1, 1, 2, 5, 5)
 	cost, _ := MSE(y, target, 1, true, false)
-	grads, err := G.Grad(cost, x, w)
-	if err != nil {
-		t.Fatal(err)
-	}
-	vm := G.NewTapeMachine(g)
-	if err := vm.RunAll(); err != nil {
-		t.Fatal(err)
-	}
-	gx := append([]float32(nil), f32(grads[0].Value())...)
-	gw := append([]float32(nil), f32(grads[1].Value())...)
-	fdCheck(t, "dx", vm, cost, gx, xd, rng)
-	fdCheck(t, "dw", vm, cost, gw, wd, rng)
+	vm, gr := gradsOf(t, g, cost, x, w)
+	fdCheck(t, "dx", vm, cost, gr[0], xd, rng)
+	fdCheck(t, "dw", vm, cost, gr[1], wd, rng)
 }
 
 // TestStraightThrough checks the VQ-VAE estimator: the gradient reaching z_e is the decoder's gradient at z_q
@@ -154,16 +154,8 @@ func TestStraightThrough(t *testing.T) {
 	codebook, _ := MSE(zq, ze, 1, true, false)
 	s1, _ := G.Add(recon, commit)
 	cost, _ := G.Add(s1, codebook)
-	grads, err := G.Grad(cost, ze, e)
-	if err != nil {
-		t.Fatal(err)
-	}
-	vm := G.NewTapeMachine(g)
-	if err := vm.RunAll(); err != nil {
-		t.Fatal(err)
-	}
-	gze := append([]float32(nil), f32(grads[0].Value())...)
-	ge := append([]float32(nil), f32(grads[1].Value())...)
+	_, gr := gradsOf(t, g, cost, ze, e)
+	gze, ge := gr[0], gr[1]
 	idx := append([]int32(nil), q.Indices...)
 	zqv := append([]float32(nil), f32(zq.Value())...)
 	// Reference: a separate graph of the decoder loss as a function of z_q.
@@ -243,16 +235,9 @@ func TestStopGradientBlocks(t *testing.T) {
 	c1, _ := MSE(y, target, 1, true, false)
 	c2, _ := MSE(z, target, 1, true, false)
 	cost, _ := G.Add(c1, c2)
-	grads, err := G.Grad(cost, x)
-	if err != nil {
-		t.Fatal(err)
-	}
-	vm := G.NewTapeMachine(g)
-	if err := vm.RunAll(); err != nil {
-		t.Fatal(err)
-	}
+	_, gr := gradsOf(t, g, cost, x)
 	// Only the unstopped path contributes: compare with a graph holding just that path.
-	got := append([]float32(nil), f32(grads[0].Value())...)
+	got := gr[0]
 	g2 := G.NewGraph()
 	x2 := G.NewTensor(g2, tensor.Float32, 4, G.WithShape(1, 1, 3, 3), G.WithName("x"), G.WithValue(x.Value()))
 	w2 := G.NewTensor(g2, tensor.Float32, 4, G.WithShape(1, 1, 3, 3), G.WithName("w"), G.WithValue(w.Value()))
@@ -260,12 +245,8 @@ func TestStopGradientBlocks(t *testing.T) {
 	t2 := G.NewTensor(g2, tensor.Float32, 4, G.WithShape(1, 1, 3, 3), G.WithName("t"), G.WithValue(target.Value()))
 	z2, _ := Conv(x2, w2, b2, ConvSpec{Kernel: 3, Stride: 1, Pad: 1})
 	c, _ := MSE(z2, t2, 1, true, false)
-	gr2, _ := G.Grad(c, x2)
-	vm2 := G.NewTapeMachine(g2)
-	if err := vm2.RunAll(); err != nil {
-		t.Fatal(err)
-	}
-	want := f32(gr2[0].Value())
+	_, gr2 := gradsOf(t, g2, c, x2)
+	want := gr2[0]
 	for i := range want {
 		if math.Abs(float64(got[i]-want[i])) > 1e-6 {
 			t.Fatalf("grad[%d] = %g, want %g (stop-gradient leaked)", i, got[i], want[i])
