@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"time"
 
@@ -17,6 +18,9 @@ import (
 	"github.com/brainvq/brainvq/core/model"
 	"github.com/brainvq/brainvq/core/train"
 )
+
+// profile is the file the timed steps' CPU profile goes to ("" for none).
+var profile string
 
 type result struct {
 	System         string    `json:"system"`
@@ -47,7 +51,9 @@ func main() {
 	mode := flag.String("mode", "train", "train or infer")
 	dataPath := flag.String("data", "", "benchmark data file (raw uint8 [N,256,256])")
 	asJSON := flag.Bool("json", true, "print the result as one JSON line")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the timed steps to this file")
 	flag.Parse()
+	profile = *cpuProfile
 	if err := run(*preset, *batch, *steps, *warmup, *threads, *mode, *dataPath, *asJSON); err != nil {
 		fmt.Fprintln(os.Stderr, "gobench:", err)
 		os.Exit(1)
@@ -107,6 +113,17 @@ func run(preset string, batch, steps, warmup, threads int, mode, dataPath string
 	for i := 0; i < warmup+steps; i++ {
 		if i == warmup {
 			runtime.ReadMemStats(&ms0)
+			if profile != "" {
+				f, err := os.Create(profile)
+				if err != nil {
+					return fmt.Errorf("cpu profile: %w", err)
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return fmt.Errorf("cpu profile %s: %w", profile, err)
+				}
+				defer pprof.StopCPUProfile()
+			}
 		}
 		c0, err := benchdata.CPUSeconds()
 		if err != nil {

@@ -57,7 +57,27 @@ func Conv2D(s ConvShape, x, w, b, y []float32) {
 	if b != nil {
 		mustConvLen("Conv2D", "b", b, g.K)
 	}
-	g.forward(s.N, x, w, b, y)
+	g.forward(s.N, x, w, b, y, ConvOpts{})
+}
+
+// ConvOpts are the optional epilogues of Conv2DOpts and ConvTranspose2DOpts.
+type ConvOpts struct {
+	Accumulate bool // y += conv(x) (+ b), instead of overwriting y (a residual connection)
+	ReLU       bool // then y = max(y, 0), applied to each band of the output while it is in cache
+}
+
+// Conv2DOpts is Conv2D with the epilogues o: the output is added to y when o.Accumulate, and passed through
+// max(·, 0) when o.ReLU.
+func Conv2DOpts(s ConvShape, x, w, b, y []float32, o ConvOpts) {
+	mustConv("Conv2DOpts", s.Validate())
+	g := s.geom()
+	mustConvLen("Conv2DOpts", "x", x, s.N*g.inSize())
+	mustConvLen("Conv2DOpts", "w", w, g.K*g.ckk())
+	mustConvLen("Conv2DOpts", "y", y, s.N*g.outSize())
+	if b != nil {
+		mustConvLen("Conv2DOpts", "b", b, g.K)
+	}
+	g.forward(s.N, x, w, b, y, o)
 }
 
 // Conv2DBackwardData overwrites dx [N,C,H,W] with ∂L/∂x given dy = ∂L/∂y [N,K,OH,OW]:
@@ -69,7 +89,7 @@ func Conv2DBackwardData(s ConvShape, dy, w, dx []float32) {
 	mustConvLen("Conv2DBackwardData", "dy", dy, s.N*g.outSize())
 	mustConvLen("Conv2DBackwardData", "w", w, g.K*g.ckk())
 	mustConvLen("Conv2DBackwardData", "dx", dx, s.N*g.inSize())
-	g.backwardData(s.N, dy, w, dx)
+	g.backwardData(s.N, dy, w, nil, dx, ConvOpts{})
 }
 
 // Conv2DBackwardFilter overwrites dw [K,C,KH,KW] with ∂L/∂w = Σ_n dy_n ⋆ x_n, that is

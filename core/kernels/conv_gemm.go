@@ -10,8 +10,9 @@ import "sync/atomic"
 // unpadded convolutions skip the copies. The (image, [phase,] band) tasks are handed out to one goroutine
 // per worker (convTasks), each with its own buffers; Sgemm may split a large band further.
 
-// colBudget is the target size, in float32 elements, of one im2col buffer (forward and backward data).
-var colBudget = 1 << 18
+// colBudget is the target size, in float32 elements, of the patches of one band (forward and backward
+// data): one k block of them, gathered into packed panels, or for col2im the whole im2col buffer.
+var colBudget = 1 << 17
 
 // filterColBudget is the same for the weight gradient, whose GEMM has the band as its inner dimension and
 // rereads the K×C·KH·KW accumulator for each band, so it prefers longer bands.
@@ -37,83 +38,130 @@ func pointwiseSplit(n int) int {
 	return 1
 }
 
-// forward computes y [n,K,OH,OW] = x ⋆ w (+ b) for n images.
-func (g convGeom) forward(n int, x, w, b, y []float32) {
+// forward computes y [n,K,OH,OW] = x ⋆ w (+ b) for n images, added to y when o.Accumulate, then max(·, 0)
+// when o.ReLU. Each (image, band)
+// task gathers its patches k block by k block into packed panels (see conv_packed.go) and multiplies them
+// with the weights, packed once per call.
+func (g convGeom) forward(n int, x, w, b, y []float32, o ConvOpts) {
 	in, out, ohw := g.inSize(), g.outSize(), g.OH*g.OW
-	if g.pointwise() {
-		split := pointwiseSplit(n)
-		convTasks(n*split, func(next func() (int, bool)) {
-			for t, ok := next(); ok; t, ok = next() {
-				img, part := t/split, t%split
-				c0, c1 := part*ohw/split, (part+1)*ohw/split
-				if c0 == c1 {
-					continue
-				}
-				yi := y[img*out+c0:]
-				Sgemm(false, false, g.K, c1-c0, g.C, 1, w, g.C, x[img*in+c0:], ohw, 0, yi, ohw)
-				addBiasBand(b, yi, g.K, ohw, c1-c0)
-			}
-		})
-		return
-	}
-	pl := g.fwdPlan()
-	rows := max(1, min(g.bandRows(colBudget), outBudget/(g.K*g.OW)))
-	bands := (g.OH + rows - 1) / rows
 	ckk := g.ckk()
+	k := ckk
+	if b != nil {
+		k++
+	}
+	kc := kBlock(k)
+	pl := g.fwdPlan()
+	// With few output channels, compute the band transposed (m = band columns, n = K): see fwdSwapMaxK.
 	swap := g.K <= fwdSwapMaxK && ckk >= fwdSwapMinCKK
-	colSize, phSize := ckk*rows*g.OW, g.phaseSize(&pl, rows)
+	gw, ww := sgemmNR, sgemmMR // panel widths of the gathered patches and of the weights
+	if swap {
+		gw, ww = sgemmMR, sgemmNR
+	}
+	wbuf := getConvScratch(packedLen(ww, g.K, k))
+	defer putConvScratch(wbuf)
+	wp := packMat(*wbuf, ww, g.K, ckk, w, ckk, b)
+	rows := max(1, min(g.OH, colBudget/(kc*g.OW), outBudget/(g.K*g.OW)))
+	bands := (g.OH + rows - 1) / rows
+	gSize := kc * roundUp(rows*g.OW, gw)
+	phSize := g.phaseSize(&pl, rows)
 	tmpSize := 0
 	if swap {
 		tmpSize = rows * g.OW * g.K
 	}
 	convTasks(n*bands, func(next func() (int, bool)) {
-		buf := getConvScratch(colSize + phSize + tmpSize)
+		buf := getConvScratch(gSize + phSize + tmpSize)
 		defer putConvScratch(buf)
-		phase, tmp := (*buf)[colSize:colSize+phSize], (*buf)[colSize+phSize:]
+		gbuf, phase, tmp := (*buf)[:gSize], (*buf)[gSize:gSize+phSize], (*buf)[gSize+phSize:]
 		for t, ok := next(); ok; t, ok = next() {
 			img, band := t/bands, t%bands
 			oy0 := band * rows
 			oy1 := min(oy0+rows, g.OH)
 			cols := (oy1 - oy0) * g.OW
-			col := (*buf)[:ckk*cols]
-			g.im2col(&pl, x[img*in:], oy0, oy1, col, phase)
+			src := g.bandPlanes(&pl, x[img*in:], oy0, oy1, phase)
 			yi := y[img*out+oy0*g.OW:]
-			if swap {
-				// yᵀ [cols, K] = colᵀ·wᵀ: with few output channels this keeps the whole GEMM tile busy
-				// (m = cols instead of m = K), at the price of transposing the band back.
-				Sgemm(true, true, cols, g.K, ckk, 1, col, cols, w, ckk, 0, tmp, g.K)
-				transposeBias(tmp[:cols*g.K], cols, g.K, b, yi, ohw)
-				continue
+			for p0 := 0; p0 < k; p0 += kc {
+				kb := min(kc, k-p0)
+				gatherPacked(gbuf, gw, src, pl.rows, p0, kb, oy0, oy1, g.OW, g.pointwise())
+				beta := float32(1)
+				if p0 == 0 && (swap || !o.Accumulate) {
+					beta = 0
+				}
+				if swap {
+					// yᵀ [cols, K] = colᵀ·wᵀ, transposed back below.
+					mulPacked(kb, gbuf, cols, wp.block(p0, kb), g.K, tmp, g.K, beta)
+				} else {
+					mulPacked(kb, wp.block(p0, kb), g.K, gbuf, cols, yi, ohw, beta)
+				}
 			}
-			Sgemm(false, false, g.K, cols, ckk, 1, w, ckk, col, cols, 0, yi, ohw)
-			addBiasBand(b, yi, g.K, ohw, cols)
+			if swap {
+				transposeInto(tmp[:cols*g.K], cols, g.K, yi, ohw, o.Accumulate)
+			}
+			if o.ReLU {
+				reluRows(yi, g.K, cols, ohw)
+			}
 		}
 	})
+}
+
+// bandPlanes returns the planes the im2col rows of output rows [oy0, oy1) of one image x [C,H,W] read
+// (see fwdPlan): the input channels for stride 1, else the phase planes of the rows the band needs, built
+// in phase (at least phaseSize elements).
+func (g convGeom) bandPlanes(pl *fwdPlan, x []float32, oy0, oy1 int, phase []float32) planes {
+	if g.S == 1 {
+		return planes{data: x, stride: g.H * g.W, h: g.H, w: g.W}
+	}
+	s, wq := g.S, pl.wq
+	q0, q1 := oy0+pl.aMin, oy1+pl.aMax
+	h := q1 - q0
+	stride := h * wq
+	for c := 0; c < g.C; c++ {
+		for q := q0; q < q1; q++ {
+			for ry := 0; ry < s; ry++ {
+				iy := s*q + ry
+				for rx := 0; rx < s; rx++ {
+					dst := phase[((ry*s+rx)*g.C+c)*stride+(q-q0)*wq:][:wq]
+					if iy < 0 || iy >= g.H {
+						clear(dst)
+						continue
+					}
+					src := x[(c*g.H+iy)*g.W+rx : (c*g.H+iy+1)*g.W]
+					n := (len(src) + s - 1) / s // valid columns: S·qx + rx < W
+					for qx := range dst[:n] {
+						dst[qx] = src[s*qx]
+					}
+					clear(dst[n:])
+				}
+			}
+		}
+	}
+	return planes{data: phase, stride: stride, h: h, w: wq, row0: q0}
 }
 
 // fwdSwapMaxK is the largest output channel count for which the forward GEMM computes the transposed
 // band (m = band columns, n = K) rather than m = K: with K = 32 a 14-row tile runs a third empty and the
 // packed band is reused by only three tiles. (Measured on res.conv1, 128→32 k3: about 15 % faster. With
 // tiny C·KH·KW, as in 1→64 k4, the transpose costs more than it saves, hence fwdSwapMinCKK.)
-var fwdSwapMaxK = 48
+var fwdSwapMaxK = 0
 
 // fwdSwapMinCKK is the smallest C·KH·KW for which the transposed forward GEMM is used.
 var fwdSwapMinCKK = 64
 
-// transposeBias writes y[c·ldy + j] = t[j·k + c] + b[c] for t [cols, k], c < k, j < cols; b may be nil.
-func transposeBias(t []float32, cols, k int, b, y []float32, ldy int) {
+// transposeInto writes y[c·ldy + j] = t[j·k + c] for t [cols, k], c < k, j < cols, or adds it to y when add.
+func transposeInto(t []float32, cols, k int, y []float32, ldy int, add bool) {
 	const blk = 32
 	for j0 := 0; j0 < cols; j0 += blk {
 		j1 := min(j0+blk, cols)
 		for c := 0; c < k; c++ {
-			var bc float32
-			if b != nil {
-				bc = b[c]
-			}
 			row := y[c*ldy+j0 : c*ldy+j1]
 			src := t[j0*k+c:]
+			if add {
+				for j := range row {
+					row[j] += src[j*k]
+				}
+				continue
+			}
 			for j := range row {
-				row[j] = src[j*k] + bc
+				row[j] = src[j*k]
 			}
 		}
 	}
@@ -126,7 +174,7 @@ func addBiasBand(b, y []float32, rows, ld, cols int) {
 	if b == nil || rows == 0 || cols == 0 {
 		return
 	}
-	Sgemm(false, false, rows, cols, 1, 1, b, 1, onesOf(cols), cols, 1, y, ld)
+	sgemmSerial(false, false, rows, cols, 1, 1, b, 1, onesOf(cols), cols, 1, y, ld)
 }
 
 // convOnes caches a read-only vector of ones for addBiasBand; it only ever grows.
@@ -145,43 +193,61 @@ func onesOf(n int) []float32 {
 	return s
 }
 
-// backwardData computes dx [n,C,H,W] = ∂L/∂x from dy [n,K,OH,OW] for n images, overwriting dx.
-func (g convGeom) backwardData(n int, dy, w, dx []float32) {
+// backwardData computes dx [n,C,H,W] = ∂L/∂x from dy [n,K,OH,OW] for n images, plus b [C] when b is not
+// nil (the transposed convolution's forward pass): dx is overwritten, or added to when o.Accumulate; then
+// max(·, 0) when o.ReLU.
+func (g convGeom) backwardData(n int, dy, w, b, dx []float32, o ConvOpts) {
 	in, out, ohw := g.inSize(), g.outSize(), g.OH*g.OW
-	if g.pointwise() {
-		split := pointwiseSplit(n)
-		convTasks(n*split, func(next func() (int, bool)) {
-			for t, ok := next(); ok; t, ok = next() {
-				img, part := t/split, t%split
-				c0, c1 := part*ohw/split, (part+1)*ohw/split
-				if c0 == c1 {
-					continue
-				}
-				Sgemm(true, false, g.C, c1-c0, g.K, 1, w, g.C, dy[img*out+c0:], ohw, 0, dx[img*in+c0:], ohw)
-			}
-		})
-		return
-	}
+	relu := o.ReLU
 	if g.C <= col2imMaxC {
-		g.backwardDataCol2im(n, dy, w, dx)
+		g.backwardDataCol2im(n, dy, w, dx, o.Accumulate)
+		if b != nil || relu {
+			hw := g.H * g.W
+			convFor(n, func(_, lo, hi int) {
+				for img := lo; img < hi; img++ {
+					dxi := dx[img*in : (img+1)*in]
+					addBiasBand(b, dxi, g.C, hw, hw)
+					if relu {
+						reluRows(dxi, 1, in, in)
+					}
+				}
+			})
+		}
 		return
 	}
 	wbuf := getConvScratch(g.K * g.ckk())
 	defer putConvScratch(wbuf)
 	phases := g.bwdPhases(w, *wbuf, colBudget)
-	perImage, colMax, tmpMax := 0, 0, 0
-	for _, ph := range phases {
+	// Pack each phase's sub-kernel [C, K·T·U] (with the bias column) once.
+	packed := make([]packedMat, len(phases))
+	pSize := 0
+	for i := range phases {
+		pSize += packedLen(sgemmMR, g.C, phases[i].kext(b))
+	}
+	pbuf := getConvScratch(pSize)
+	defer putConvScratch(pbuf)
+	used := 0
+	perImage, gMax, tmpMax := 0, 0, 0
+	for i := range phases {
+		ph := &phases[i]
+		k := ph.kext(b)
+		if k > 0 {
+			packed[i] = packMat((*pbuf)[used:], sgemmMR, g.C, ph.ktu, ph.w, ph.ktu, b)
+			used += packedLen(sgemmMR, g.C, k)
+			ph.band = max(1, min(ph.hp, colBudget/(kBlock(k)*ph.wp), outBudget/(g.C*ph.wp)))
+			ph.bands = (ph.hp + ph.band - 1) / ph.band
+			gMax = max(gMax, kBlock(k)*roundUp(ph.band*ph.wp, sgemmNR))
+		}
 		perImage += ph.bands
-		colMax = max(colMax, ph.ktu*ph.band*ph.wp)
 		if g.S > 1 {
 			tmpMax = max(tmpMax, g.C*ph.band*ph.wp)
 		}
 	}
 	hw := g.H * g.W
 	convTasks(n*perImage, func(next func() (int, bool)) {
-		buf := getConvScratch(colMax + tmpMax)
+		buf := getConvScratch(gMax + tmpMax)
 		defer putConvScratch(buf)
-		col, tmp := (*buf)[:colMax], (*buf)[colMax:]
+		gbuf, tmp := (*buf)[:gMax], (*buf)[gMax:]
 		for t, ok := next(); ok; t, ok = next() {
 			img, r := t/perImage, t%perImage
 			pi := 0
@@ -200,20 +266,40 @@ func (g convGeom) backwardData(n int, dy, w, dx []float32) {
 			if g.S > 1 {
 				dst, ld = tmp[:g.C*cols], cols
 			}
-			if ph.ktu == 0 { // no kernel tap lands here (kernel narrower than the stride)
+			pm := &packed[pi]
+			switch {
+			case pm.k == 0 && g.S == 1 && o.Accumulate: // nothing to add
+			case pm.k == 0: // no kernel tap lands here (kernel narrower than the stride), and no bias
 				for c := 0; c < g.C; c++ {
 					clear(dst[c*ld : c*ld+cols])
 				}
-			} else {
-				c := col[:ph.ktu*cols]
-				gatherCols(c, planes{data: dy[img*out:], stride: ohw, h: g.OH, w: g.OW}, ph.rows, q0, q1, ph.wp)
-				Sgemm(false, false, g.C, cols, ph.ktu, 1, ph.w, ph.ktu, c, cols, 0, dst, ld)
+			default:
+				src := planes{data: dy[img*out:], stride: ohw, h: g.OH, w: g.OW}
+				for p0 := 0; p0 < pm.k; p0 += pm.kc {
+					kb := min(pm.kc, pm.k-p0)
+					gatherPacked(gbuf, sgemmNR, src, ph.rows, p0, kb, q0, q1, ph.wp, g.pointwise())
+					beta := float32(1)
+					if p0 == 0 && (g.S > 1 || !o.Accumulate) {
+						beta = 0
+					}
+					mulPacked(kb, pm.block(p0, kb), g.C, gbuf, cols, dst, ld, beta)
+				}
 			}
 			if g.S > 1 {
-				spreadPhase(g, ph, dxi, dst, q0, q1, cols)
+				spreadPhase(g, ph, dxi, dst, q0, q1, cols, o)
+			} else if relu {
+				reluRows(dst, g.C, cols, ld)
 			}
 		}
 	})
+}
+
+// kext is the depth of the phase's product: its K·T·U taps, plus the bias row when b is not nil.
+func (ph *bwdPhase) kext(b []float32) int {
+	if b != nil {
+		return ph.ktu + 1
+	}
+	return ph.ktu
 }
 
 // col2imMaxC is the largest input channel count for which the backward-data pass multiplies by the whole
@@ -223,7 +309,7 @@ var col2imMaxC = 4
 
 // backwardDataCol2im is backwardData as dcol = Wᵀ·dy per band followed by col2im. Bands of one image
 // overlap in dx when the kernel is taller than the stride, so an image is one task.
-func (g convGeom) backwardDataCol2im(n int, dy, w, dx []float32) {
+func (g convGeom) backwardDataCol2im(n int, dy, w, dx []float32, accumulate bool) {
 	in, out, ohw := g.inSize(), g.outSize(), g.OH*g.OW
 	rows := g.bandRows(colBudget)
 	ckk := g.ckk()
@@ -232,12 +318,14 @@ func (g convGeom) backwardDataCol2im(n int, dy, w, dx []float32) {
 		defer putConvScratch(buf)
 		for img, ok := next(); ok; img, ok = next() {
 			dxi := dx[img*in : (img+1)*in]
-			clear(dxi)
+			if !accumulate {
+				clear(dxi)
+			}
 			for oy0 := 0; oy0 < g.OH; oy0 += rows {
 				oy1 := min(oy0+rows, g.OH)
 				cols := (oy1 - oy0) * g.OW
 				col := (*buf)[:ckk*cols]
-				Sgemm(true, false, ckk, cols, g.K, 1, w, ckk, dy[img*out+oy0*g.OW:], ohw, 0, col, cols)
+				sgemmSerial(true, false, ckk, cols, g.K, 1, w, ckk, dy[img*out+oy0*g.OW:], ohw, 0, col, cols)
 				col2im(g, col, oy0, oy1, dxi)
 			}
 		}
@@ -245,15 +333,31 @@ func (g convGeom) backwardDataCol2im(n int, dy, w, dx []float32) {
 }
 
 // spreadPhase copies a phase's grid rows [q0, q1) from tmp [C, (q1−q0)·wp] to their places
-// dx[c, S·q+ry, S·qx+rx] in one image.
-func spreadPhase(g convGeom, ph *bwdPhase, dx, tmp []float32, q0, q1, cols int) {
+// dx[c, S·q+ry, S·qx+rx] in one image, adding them to what is there when o.Accumulate, then applying
+// max(·, 0) when o.ReLU.
+func spreadPhase(g convGeom, ph *bwdPhase, dx, tmp []float32, q0, q1, cols int, o ConvOpts) {
 	s := g.S
 	for c := 0; c < g.C; c++ {
 		for q := q0; q < q1; q++ {
 			src := tmp[c*cols+(q-q0)*ph.wp:][:ph.wp]
 			row := dx[(c*g.H+s*q+ph.ry)*g.W+ph.rx:]
-			for qx, v := range src {
-				row[s*qx] = v
+			switch {
+			case o.Accumulate && o.ReLU:
+				for qx, v := range src {
+					row[s*qx] = max(row[s*qx]+v, 0)
+				}
+			case o.Accumulate:
+				for qx, v := range src {
+					row[s*qx] += v
+				}
+			case o.ReLU:
+				for qx, v := range src {
+					row[s*qx] = max(v, 0)
+				}
+			default:
+				for qx, v := range src {
+					row[s*qx] = v
+				}
 			}
 		}
 	}
@@ -305,9 +409,9 @@ func (g convGeom) backwardFilter(n int, x, dy, dw []float32) {
 				}
 				dyb := dy[img*out+oy0*g.OW:]
 				if trans {
-					Sgemm(false, true, ckk, g.K, cols, 1, col, ld, dyb, ohw, 1, acc, g.K)
+					sgemmSerial(false, true, ckk, g.K, cols, 1, col, ld, dyb, ohw, 1, acc, g.K)
 				} else {
-					Sgemm(false, true, g.K, ckk, cols, 1, dyb, ohw, col, ld, 1, acc, ckk)
+					sgemmSerial(false, true, g.K, ckk, cols, 1, dyb, ohw, col, ld, 1, acc, ckk)
 				}
 			}
 		}

@@ -111,35 +111,7 @@ func (g convGeom) phaseSize(pl *fwdPlan, rows int) int {
 // [oy0, oy1): col[(c·KH+ky)·KW+kx, (oy−oy0)·OW+ox] = x[c, oy·S−P+ky, ox·S−P+kx], or 0 in the padding.
 // With stride > 1, phase (at least phaseSize elements) is scratch for the phase planes.
 func (g convGeom) im2col(pl *fwdPlan, x []float32, oy0, oy1 int, col, phase []float32) {
-	if g.S == 1 {
-		gatherCols(col, planes{data: x, stride: g.H * g.W, h: g.H, w: g.W}, pl.rows, oy0, oy1, g.OW)
-		return
-	}
-	s, wq := g.S, pl.wq
-	q0, q1 := oy0+pl.aMin, oy1+pl.aMax
-	h := q1 - q0
-	stride := h * wq
-	for c := 0; c < g.C; c++ {
-		for q := q0; q < q1; q++ {
-			for ry := 0; ry < s; ry++ {
-				iy := s*q + ry
-				for rx := 0; rx < s; rx++ {
-					dst := phase[((ry*s+rx)*g.C+c)*stride+(q-q0)*wq:][:wq]
-					if iy < 0 || iy >= g.H {
-						clear(dst)
-						continue
-					}
-					src := x[(c*g.H+iy)*g.W+rx : (c*g.H+iy+1)*g.W]
-					n := (len(src) + s - 1) / s // valid columns: S·qx + rx < W
-					for qx := range dst[:n] {
-						dst[qx] = src[s*qx]
-					}
-					clear(dst[n:])
-				}
-			}
-		}
-	}
-	gatherCols(col, planes{data: phase, stride: stride, h: h, w: wq, row0: q0}, pl.rows, oy0, oy1, g.OW)
+	gatherCols(col, g.bandPlanes(pl, x, oy0, oy1, phase), pl.rows, oy0, oy1, g.OW)
 }
 
 // bwdPhase is one stride phase (ry, rx) of the backward-data pass: the input positions

@@ -80,6 +80,7 @@ func convCases(rng *rand.Rand) []ConvShape {
 // convSetting is one choice of the tunables that select code paths.
 type convSetting struct {
 	threads, budget, swapMaxK, col2imMaxC int
+	noAsm                                 bool // the pure-Go kernels even where AVX-512 runs
 }
 
 // withSettings runs f under settings that together cover every code path: one worker or three (more than
@@ -88,15 +89,19 @@ type convSetting struct {
 func withSettings(t *testing.T, f func(t *testing.T)) {
 	oldCol, oldFilter := colBudget, filterColBudget
 	oldSwap, oldSwapCKK, oldCol2im := fwdSwapMaxK, fwdSwapMinCKK, col2imMaxC
+	oldAsm := useAVX512
 	defer func() {
 		SetThreads(0)
 		colBudget, filterColBudget = oldCol, oldFilter
 		fwdSwapMaxK, fwdSwapMinCKK, col2imMaxC = oldSwap, oldSwapCKK, oldCol2im
+		useAVX512 = oldAsm
 	}()
 	for _, st := range []convSetting{
-		{1, 1 << 20, 0, 0}, {3, 1, 1 << 30, 1 << 30}, {1, 1, 1 << 30, 0}, {3, 1 << 20, 0, 1 << 30},
-		{3, 1, 0, 0}, {1, 1 << 20, 1 << 30, 1 << 30},
+		{1, 1 << 20, 0, 0, false}, {3, 1, 1 << 30, 1 << 30, false}, {1, 1, 1 << 30, 0, false},
+		{3, 1 << 20, 0, 1 << 30, false}, {3, 1, 0, 0, false}, {1, 1 << 20, 1 << 30, 1 << 30, false},
+		{3, 1, 1 << 30, 0, true}, {1, 1 << 20, 0, 1 << 30, true},
 	} {
+		useAVX512 = oldAsm && !st.noAsm
 		SetThreads(st.threads)
 		colBudget, filterColBudget = st.budget, st.budget
 		fwdSwapMaxK, fwdSwapMinCKK, col2imMaxC = st.swapMaxK, 0, st.col2imMaxC
@@ -152,6 +157,9 @@ func TestConv2DMatchesNaive(t *testing.T) {
 			assertClose(t, fmt.Sprintf("Conv2D %+v", s), y, naiveConv2D(s, x, w, b), 1e-5)
 			Conv2D(s, x, w, nil, y)
 			assertClose(t, fmt.Sprintf("Conv2D no bias %+v", s), y, naiveConv2D(s, x, w, nil), 1e-5)
+			checkOpts(t, fmt.Sprintf("Conv2DOpts %+v", s), rng, naiveConv2D(s, x, w, b), func(y []float32, o ConvOpts) {
+				Conv2DOpts(s, x, w, b, y, o)
+			})
 
 			dx := filled(len(x), 7)
 			Conv2DBackwardData(s, dy, w, dx)
@@ -167,6 +175,28 @@ func TestConv2DMatchesNaive(t *testing.T) {
 			assertClose(t, fmt.Sprintf("Conv2DBackwardFilter nil db %+v", s), dw2, rdw, 1e-5)
 		}
 	})
+}
+
+// checkOpts runs conv (into y, with each combination of ConvOpts) against ref, the plain convolution:
+// y = ref or y0 + ref, then max(·, 0) when ReLU is set, y0 being y's previous content.
+func checkOpts(t *testing.T, what string, rng *rand.Rand, ref []float64, conv func(y []float32, o ConvOpts)) {
+	t.Helper()
+	for _, o := range []ConvOpts{{ReLU: true}, {Accumulate: true}, {Accumulate: true, ReLU: true}} {
+		y0 := randSlice(rng, len(ref))
+		want := make([]float64, len(ref))
+		for i, r := range ref {
+			if o.Accumulate {
+				r += float64(y0[i])
+			}
+			if o.ReLU {
+				r = math.Max(r, 0)
+			}
+			want[i] = r
+		}
+		y := append([]float32(nil), y0...)
+		conv(y, o)
+		assertClose(t, fmt.Sprintf("%s %+v", what, o), y, want, 1e-5)
+	}
 }
 
 // convTCases are transposed-convolution shapes, including the decoder's k4 s2 p1.
@@ -210,6 +240,8 @@ func TestConvTranspose2DMatchesNaive(t *testing.T) {
 			assertClose(t, fmt.Sprintf("ConvTranspose2D %+v", s), y, naiveConvTranspose2D(s, x, w, b), 1e-5)
 			ConvTranspose2D(s, x, w, nil, y)
 			assertClose(t, fmt.Sprintf("ConvTranspose2D no bias %+v", s), y, naiveConvTranspose2D(s, x, w, nil), 1e-5)
+			checkOpts(t, fmt.Sprintf("ConvTranspose2DOpts %+v", s), rng, naiveConvTranspose2D(s, x, w, b),
+				func(y []float32, o ConvOpts) { ConvTranspose2DOpts(s, x, w, b, y, o) })
 
 			dx := filled(len(x), 7)
 			ConvTranspose2DBackwardData(s, dy, w, dx)

@@ -48,15 +48,21 @@ func ConvTranspose2D(s ConvTShape, x, w, b, y []float32) {
 	if b != nil {
 		mustConvLen("ConvTranspose2D", "b", b, s.K)
 	}
-	g.backwardData(s.N, x, w, y)
+	g.backwardData(s.N, x, w, b, y, ConvOpts{})
+}
+
+// ConvTranspose2DOpts is ConvTranspose2D with the epilogues o: the output is added to y when
+// o.Accumulate, and passed through max(·, 0) when o.ReLU.
+func ConvTranspose2DOpts(s ConvTShape, x, w, b, y []float32, o ConvOpts) {
+	mustConv("ConvTranspose2DOpts", s.Validate())
+	g := s.geom()
+	mustConvLen("ConvTranspose2DOpts", "x", x, s.N*g.outSize())
+	mustConvLen("ConvTranspose2DOpts", "w", w, g.K*g.ckk())
+	mustConvLen("ConvTranspose2DOpts", "y", y, s.N*g.inSize())
 	if b != nil {
-		hw := g.H * g.W
-		convFor(s.N, func(_, lo, hi int) {
-			for img := lo; img < hi; img++ {
-				addBiasBand(b, y[img*s.K*hw:], s.K, hw, hw)
-			}
-		})
+		mustConvLen("ConvTranspose2DOpts", "b", b, s.K)
 	}
+	g.backwardData(s.N, x, w, b, y, o)
 }
 
 // ConvTranspose2DBackwardData overwrites dx [N,C,H,W] with ∂L/∂x given dy [N,K,OH,OW]: a plain convolution
@@ -67,7 +73,7 @@ func ConvTranspose2DBackwardData(s ConvTShape, dy, w, dx []float32) {
 	mustConvLen("ConvTranspose2DBackwardData", "dy", dy, s.N*g.inSize())
 	mustConvLen("ConvTranspose2DBackwardData", "w", w, g.K*g.ckk())
 	mustConvLen("ConvTranspose2DBackwardData", "dx", dx, s.N*g.outSize())
-	g.forward(s.N, dy, w, nil, dx)
+	g.forward(s.N, dy, w, nil, dx, ConvOpts{})
 }
 
 // ConvTranspose2DBackwardFilter overwrites dw [C,K,KH,KW] with ∂L/∂w,

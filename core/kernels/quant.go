@@ -80,7 +80,7 @@ func NearestCodes(z []float32, n, d, hw int, codebook []float32, kc int, idx []i
 			p0 := b * band
 			cols := min(band, hw-p0)
 			zi := z[img*d*hw:]
-			Sgemm(false, false, kc, cols, d, 1, codebook, d, zi[p0:], hw, 0, s, cols)
+			sgemmSerial(false, false, kc, cols, d, 1, codebook, d, zi[p0:], hw, 0, s, cols)
 			scanBestTwo(s, cols, ee32, best[:cols], second[:cols], arg[:cols])
 			clear(zz[:cols])
 			for i := 0; i < d; i++ {

@@ -68,6 +68,23 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	g.serial()
 }
 
+// sgemmSerial is Sgemm on the calling goroutine alone, for callers that already keep every worker busy
+// with their own tasks (the convolutions hand out one task per image and band): splitting each of their
+// products again would only add goroutines and make every part pack its own copy of the shared operand.
+func sgemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	g := gemmArgs{transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta,
+		a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc}
+	g.check()
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 || alpha == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return
+	}
+	g.serial()
+}
+
 // gemmArgs carries one Sgemm call (or a part of it, after splitting across workers).
 type gemmArgs struct {
 	transA, transB bool

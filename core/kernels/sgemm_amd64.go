@@ -137,3 +137,24 @@ func (g *gemmArgs) blockA(ap []float32, i0, mb, p0, kc, j0, nc int, bp []float32
 			pf, skip, lines, left)
 	}
 }
+
+// tiles computes C[i][32t+j] = Σ_p ap[p·14+i]·bp[t·kc·32 + p·32 + j] + beta·C[i][32t+j] for i < mr, every
+// tile t < nq and j < 32, except j < last in the last tile (C not read when beta is 0): one 14-row A panel
+// against nq consecutive B panels, all kc ≥ 1 deep (the packed products of conv_packed.go).
+func tiles(kc int, ap, bp, c []float32, ldc int, beta float32, mr, nq, last int) {
+	if !useAVX512 {
+		tilesGo(kc, ap, bp, c, ldc, beta, mr, nq, last)
+		return
+	}
+	_ = ap[kc*sgemmMR-1]
+	_ = bp[nq*kc*sgemmNR-1]
+	_ = c[(mr-1)*ldc+(nq-1)*sgemmNR+last-1]
+	pf, skip, lines, left := idlePrefetch(uintptr(unsafe.Pointer(&ap[0])))
+	kernel14x32K(kc, &ap[0], &bp[0], &c[0], ldc, 1, beta, mr, nq, colMask(last), pf, skip, lines, left)
+}
+
+// scatterRunAVX is scatterRun's AVX-512 loop (gather_amd64.s); line must be readable at every element the
+// run takes from it.
+//
+//go:noescape
+func scatterRunAVX(dst *float32, j0, width, stride int, src *float32, ax, ow, lo, hi int)

@@ -10,3 +10,13 @@ func (g *gemmArgs) blockA(ap []float32, i0, mb, p0, kc, j0, nc int, bp []float32
 	_ *[2]pfRegion) {
 	g.blockGo(ap, i0, mb, p0, kc, j0, nc, bp, beta)
 }
+
+// tiles runs one 14-row A panel against nq packed B panels (see tilesGo).
+func tiles(kc int, ap, bp, c []float32, ldc int, beta float32, mr, nq, last int) {
+	tilesGo(kc, ap, bp, c, ldc, beta, mr, nq, last)
+}
+
+// scatterRunAVX does not exist off amd64 (useAVX512 is false there).
+func scatterRunAVX(dst *float32, j0, width, stride int, src *float32, ax, ow, lo, hi int) {
+	panic("kernels: no AVX-512 path on this architecture")
+}

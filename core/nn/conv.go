@@ -136,13 +136,11 @@ func (op *convOp) Do(in ...G.Value) (G.Value, error) {
 
 func (op *convOp) UsePreallocDo(pre G.Value, in ...G.Value) (G.Value, error) {
 	x, w, b, y := f32(in[0]), f32(in[1]), f32(in[2]), f32(pre)
+	o := kernels.ConvOpts{ReLU: op.g.ReLU}
 	if op.g.Transpose {
-		kernels.ConvTranspose2D(op.g.convT(), x, w, b, y)
+		kernels.ConvTranspose2DOpts(op.g.convT(), x, w, b, y, o)
 	} else {
-		kernels.Conv2D(op.g.conv(), x, w, b, y)
-	}
-	if op.g.ReLU {
-		kernels.ReLU(y, y)
+		kernels.Conv2DOpts(op.g.conv(), x, w, b, y, o)
 	}
 	return pre, nil
 }

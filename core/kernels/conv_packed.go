@@ -1,0 +1,190 @@
+package kernels
+
+// The convolutions' products, forward and backward data, multiply one weight matrix (the same for every
+// image and band of a call) by an im2col matrix that exists one band at a time. Through Sgemm that costs
+// three copies per band besides the arithmetic: im2col writes the band's patches, then Sgemm packs both
+// operands into its micro-kernel's panel layout. Here the weights are packed once per call, and each band's
+// patches are gathered straight into the panel layout of the other operand, so a band costs a single copy.
+// The bias rides along as one more row of ones in the gathered operand and one more column of the weights,
+// so that the micro-kernel adds it; the optional ReLU is applied to the band while it is still in cache.
+
+// packedMat is a matrix M [rows × k] packed for the micro-kernel, one k block at a time (blocks of kc,
+// the last one shorter), each block as ⌈rows/width⌉ panels of width consecutive rows stored k-major:
+// element M[t·width+i][p0+p] of block (p0, kb) is data[width·(panels·p0 + t·kb) + p·width + i], zero for
+// rows past the end. With width 14 this is the micro-kernel's A operand (M = A); with width 32 its B
+// operand (M = Bᵀ).
+type packedMat struct {
+	width, rows, k, kc, panels int
+	data                       []float32
+}
+
+// kBlock is the k block length the packed products use for depth k: at most sgemmKC, balanced.
+func kBlock(k int) int { return ceilDiv(k, ceilDiv(k, sgemmKC)) }
+
+// packedLen is the size of a packed matrix of rows × k in panels of width.
+func packedLen(width, rows, k int) int { return ceilDiv(rows, width) * width * k }
+
+// block returns the panels of block (p0, kb).
+func (p *packedMat) block(p0, kb int) []float32 {
+	off := p.width * p.panels * p0
+	return p.data[off : off+p.width*p.panels*kb]
+}
+
+// packMat packs M [rows × k] into dst (at least packedLen(width, rows, k) floats): row i of M is
+// src[i·ld : i·ld+ksrc], followed by extra[i] when extra is not nil (then k = ksrc+1).
+func packMat(dst []float32, width, rows, ksrc int, src []float32, ld int, extra []float32) packedMat {
+	k := ksrc
+	if extra != nil {
+		k++
+	}
+	pm := packedMat{width: width, rows: rows, k: k, kc: kBlock(k), panels: ceilDiv(rows, width)}
+	pm.data = dst[:packedLen(width, rows, k)]
+	for p0 := 0; p0 < k; p0 += pm.kc {
+		kb := min(pm.kc, k-p0)
+		blk := pm.block(p0, kb)
+		for t := range pm.panels {
+			panel := blk[t*kb*width : (t+1)*kb*width]
+			for i := range width {
+				r := t*width + i
+				if r >= rows {
+					for p := range kb {
+						panel[p*width+i] = 0
+					}
+					continue
+				}
+				row := src[r*ld:]
+				for p := range kb {
+					if c := p0 + p; c < ksrc {
+						panel[p*width+i] = row[c]
+					} else {
+						panel[p*width+i] = extra[r]
+					}
+				}
+			}
+		}
+	}
+	return pm
+}
+
+// gatherPacked writes rows [p0, p0+kb) of the im2col matrix of one band into dst as ⌈cols/width⌉ panels
+// of width columns, k-major: dst[t·kb·width + (r−p0)·width + j] = col[r][t·width+j], and zero for columns
+// t·width+j ≥ cols. The band is output rows [oy0, oy1) of width ow (cols = (oy1−oy0)·ow); row r < len(src)
+// of the im2col matrix reads through src[r] from p (as in gatherCols), and rows r ≥ len(src) are all ones
+// (the bias row). stream says that every element is read once (a pointwise convolution): the source then
+// comes from memory rather than cache, and plain copies fetch it faster than the vector loop's masked loads.
+func gatherPacked(dst []float32, width int, p planes, src []colSrc, p0, kb, oy0, oy1, ow int, stream bool) {
+	cols := (oy1 - oy0) * ow
+	np := ceilDiv(cols, width)
+	stride := kb * width
+	dst = dst[:np*stride]
+	if pad := np*width - cols; pad > 0 {
+		last := dst[(np-1)*stride:]
+		for r := range kb {
+			clear(last[r*width+width-pad : (r+1)*width])
+		}
+	}
+	for r := p0; r < p0+kb; r++ {
+		base := (r - p0) * width
+		if r >= len(src) {
+			for jj := 0; jj < cols; {
+				t, j := jj/width, jj%width
+				n := min(width-j, cols-jj)
+				d := dst[t*stride+base+j : t*stride+base+j+n]
+				for i := range d {
+					d[i] = 1
+				}
+				jj += n
+			}
+			continue
+		}
+		s := src[r]
+		lo := min(max(0, -s.ax), ow)
+		hi := max(min(ow, p.w-s.ax), lo)
+		pl := p.data[s.plane*p.stride:]
+		jj := 0
+		for oy := oy0; oy < oy1; oy++ {
+			q := oy + s.ay - p.row0
+			t, j := jj/width, jj%width
+			d := dst[t*stride+base:]
+			if q >= 0 && q < p.h && lo < hi {
+				scatterRun(d, j, width, stride, pl[q*p.w:(q+1)*p.w], s.ax, ow, lo, hi, !stream)
+			} else {
+				scatterRun(d, j, width, stride, nil, 0, ow, 0, 0, !stream)
+			}
+			jj += ow
+		}
+	}
+}
+
+// scatterRun writes the run of ow elements v[ox] = line[ox+ax] for lo ≤ ox < hi, 0 otherwise (line holds
+// every element read), into consecutive panels of width: element ox goes to
+// dst[((j0+ox)/width)·stride + (j0+ox) mod width], for 0 ≤ j0 < width ≤ 32. vec selects the AVX-512
+// loop where there is one.
+func scatterRun(dst []float32, j0, width, stride int, line []float32, ax, ow, lo, hi int, vec bool) {
+	if ow <= 0 {
+		return
+	}
+	end := j0 + ow - 1
+	_ = dst[(end/width)*stride+end%width] // the last element written
+	if useAVX512 && vec {
+		src := &dst[0] // never read: every load is masked off
+		if lo < hi {
+			_ = line[lo+ax]
+			_ = line[hi-1+ax]
+			src = &line[0]
+		} else {
+			ax = 0
+		}
+		scatterRunAVX(&dst[0], j0, width, stride, src, ax, ow, lo, hi)
+		return
+	}
+	for ox := 0; ox < ow; {
+		n := min(width-j0, ow-ox)
+		d := dst[j0 : j0+n]
+		a, b := max(ox, lo), min(ox+n, hi)
+		if a >= b {
+			clear(d)
+		} else {
+			clear(d[:a-ox])
+			copy(d[a-ox:b-ox], line[a+ax:])
+			clear(d[b-ox:])
+		}
+		ox += n
+		if ox < ow {
+			dst = dst[stride:]
+		}
+		j0 = 0
+	}
+}
+
+// mulPacked runs one k block of a packed product: C [m × n] (row stride ldc) = A·B + beta·C, with A as
+// ⌈m/14⌉ row panels of width 14 (a) and B as ⌈n/32⌉ column panels of width 32 (b), both kb deep.
+func mulPacked(kb int, a []float32, m int, b []float32, n int, c []float32, ldc int, beta float32) {
+	nq := ceilDiv(n, sgemmNR)
+	last := n - (nq-1)*sgemmNR
+	for ir := 0; ir*sgemmMR < m; ir++ {
+		mr := min(sgemmMR, m-ir*sgemmMR)
+		tiles(kb, a[ir*kb*sgemmMR:(ir+1)*kb*sgemmMR], b[:nq*kb*sgemmNR], c[ir*sgemmMR*ldc:], ldc, beta, mr, nq, last)
+	}
+}
+
+// tilesGo is the portable tiles: one kernelGo call per tile.
+func tilesGo(kc int, ap, bp, c []float32, ldc int, beta float32, mr, nq, last int) {
+	for t := range nq {
+		nr := sgemmNR
+		if t == nq-1 {
+			nr = last
+		}
+		kernelGo(kc, ap, bp[t*kc*sgemmNR:], c[t*sgemmNR:], ldc, 1, beta, mr, nr)
+	}
+}
+
+// reluRows sets the first cols elements of each of rows rows of c (row stride ld) to max(v, 0).
+func reluRows(c []float32, rows, cols, ld int) {
+	for r := range rows {
+		row := c[r*ld : r*ld+cols]
+		for i, v := range row {
+			row[i] = max(v, 0)
+		}
+	}
+}
