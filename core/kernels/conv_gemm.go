@@ -53,7 +53,7 @@ func (g convGeom) forward(n int, x, w, b, y []float32, o ConvOpts) {
 	pl := g.fwdPlan()
 	// With few output channels, compute the band transposed (m = band columns, n = K): see fwdSwapMaxK.
 	swap := g.K <= fwdSwapMaxK && ckk >= fwdSwapMinCKK
-	gw, ww := sgemmNR, sgemmMR // panel widths of the gathered patches and of the weights
+	gw, ww := sgemmNR, convMR // panel widths of the gathered patches and of the weights
 	if swap {
 		gw, ww = sgemmMR, sgemmNR
 	}
@@ -88,9 +88,9 @@ func (g convGeom) forward(n int, x, w, b, y []float32, o ConvOpts) {
 				}
 				if swap {
 					// yᵀ [cols, K] = colᵀ·wᵀ, transposed back below.
-					mulPacked(kb, gbuf, cols, wp.block(p0, kb), g.K, tmp, g.K, beta)
+					mulPacked(kb, gbuf, sgemmMR, cols, wp.block(p0, kb), g.K, tmp, g.K, beta)
 				} else {
-					mulPacked(kb, wp.block(p0, kb), g.K, gbuf, cols, yi, ohw, beta)
+					mulPacked(kb, wp.block(p0, kb), convMR, g.K, gbuf, cols, yi, ohw, beta)
 				}
 			}
 			if swap {
@@ -222,7 +222,7 @@ func (g convGeom) backwardData(n int, dy, w, b, dx []float32, o ConvOpts) {
 	packed := make([]packedMat, len(phases))
 	pSize := 0
 	for i := range phases {
-		pSize += packedLen(sgemmMR, g.C, phases[i].kext(b))
+		pSize += packedLen(convMR, g.C, phases[i].kext(b))
 	}
 	pbuf := getConvScratch(pSize)
 	defer putConvScratch(pbuf)
@@ -232,8 +232,8 @@ func (g convGeom) backwardData(n int, dy, w, b, dx []float32, o ConvOpts) {
 		ph := &phases[i]
 		k := ph.kext(b)
 		if k > 0 {
-			packed[i] = packMat((*pbuf)[used:], sgemmMR, g.C, ph.ktu, ph.w, ph.ktu, b)
-			used += packedLen(sgemmMR, g.C, k)
+			packed[i] = packMat((*pbuf)[used:], convMR, g.C, ph.ktu, ph.w, ph.ktu, b)
+			used += packedLen(convMR, g.C, k)
 			ph.band = max(1, min(ph.hp, colBudget/(kBlock(k)*ph.wp), outBudget/(g.C*ph.wp)))
 			ph.bands = (ph.hp + ph.band - 1) / ph.band
 			gMax = max(gMax, kBlock(k)*roundUp(ph.band*ph.wp, sgemmNR))
@@ -282,7 +282,7 @@ func (g convGeom) backwardData(n int, dy, w, b, dx []float32, o ConvOpts) {
 					if p0 == 0 && (g.S > 1 || !o.Accumulate) {
 						beta = 0
 					}
-					mulPacked(kb, pm.block(p0, kb), g.C, gbuf, cols, dst, ld, beta)
+					mulPacked(kb, pm.block(p0, kb), convMR, g.C, gbuf, cols, dst, ld, beta)
 				}
 			}
 			if g.S > 1 {
@@ -384,12 +384,26 @@ func (g convGeom) backwardFilter(n int, x, dy, dw []float32) {
 		bands = (g.OH + rows - 1) / rows
 	}
 	trans := g.K <= ckk
+	// The direct path gathers each band's patches straight into the micro-kernel's row-layout A panels
+	// (one k block: the band is at most sgemmKC columns of whole output rows) instead of writing im2col
+	// and packing it.
+	direct := useAVX512 && trans && !pw && g.OW <= sgemmKC
+	aSize, bSize := 0, 0
+	if direct {
+		rows = max(1, min(g.OH, sgemmKC/g.OW))
+		bands = (g.OH + rows - 1) / rows
+		aSize = roundUp(ckk, sgemmMR) * sgemmARowStride
+		bSize = roundUp(g.K, sgemmNR) * rows * g.OW
+	}
 	tasks := n * bands
 	groups := min(tasks, max(filterGroups, 2*convWorkers()))
 	accs := make([]*[]float32, groups)
 	convTasks(groups, func(next func() (int, bool)) {
 		var buf *[]float32
-		if !pw {
+		if direct {
+			buf = getConvScratch(aSize + bSize + g.phaseSize(&pl, rows))
+			defer putConvScratch(buf)
+		} else if !pw {
 			buf = getConvScratch(ckk*rows*g.OW + g.phaseSize(&pl, rows))
 			defer putConvScratch(buf)
 		}
@@ -402,6 +416,18 @@ func (g convGeom) backwardFilter(n int, x, dy, dw []float32) {
 				oy0 := band * rows
 				oy1 := min(oy0+rows, g.OH)
 				cols := (oy1 - oy0) * g.OW
+				if direct {
+					abuf, bbuf := (*buf)[:aSize], (*buf)[aSize:aSize+bSize]
+					src := g.bandPlanes(&pl, x[img*in:], oy0, oy1, (*buf)[aSize+bSize:])
+					for r, s := range pl.rows {
+						im2colRowAVX(abuf[(r/sgemmMR)*sgemmMR*sgemmARowStride+(r%sgemmMR)*sgemmARowStride:],
+							sgemmNR, sgemmNR, src, s, oy0, oy1, g.OW)
+					}
+					dyb := gemmArgs{transB: true, b: dy[img*out+oy0*g.OW:], ldb: ohw, n: g.K, k: cols}
+					dyb.packB(bbuf, 0, cols, 0, g.K)
+					tilesR(cols, abuf, ckk, bbuf, g.K, acc, g.K)
+					continue
+				}
 				col, ld := x[img*in:], ohw // pointwise: the image is its own im2col matrix
 				if !pw {
 					col, ld = (*buf)[:ckk*cols], cols

@@ -98,6 +98,10 @@ func gatherPacked(dst []float32, width int, p planes, src []colSrc, p0, kb, oy0,
 			continue
 		}
 		s := src[r]
+		if useAVX512 && !stream {
+			im2colRowAVX(dst[base:], width, stride, p, s, oy0, oy1, ow)
+			continue
+		}
 		lo := min(max(0, -s.ax), ow)
 		hi := max(min(ow, p.w-s.ax), lo)
 		pl := p.data[s.plane*p.stride:]
@@ -114,6 +118,28 @@ func gatherPacked(dst []float32, width int, p planes, src []colSrc, p0, kb, oy0,
 			jj += ow
 		}
 	}
+}
+
+// im2colRowAVX writes row s of the im2col matrix for output rows [oy0, oy1) of width ow into panels of
+// width (≤ 32) columns, stride floats apart, from the first column of dst: column jj to
+// dst[(jj/width)·stride + jj mod width]. With width = stride = 32 that is one contiguous row.
+func im2colRowAVX(dst []float32, width, stride int, p planes, s colSrc, oy0, oy1, ow int) {
+	lo := min(max(0, -s.ax), ow)
+	hi := max(min(ow, p.w-s.ax), lo)
+	pl := p.data[s.plane*p.stride:]
+	q0 := oy0 + s.ay - p.row0 // source row of output row oy0
+	rows := oy1 - oy0
+	qlo, qhi := min(max(0, -q0), rows), min(max(0, p.h-q0), rows)
+	if lo == hi {
+		qlo, qhi = 0, 0
+	}
+	if qlo < qhi { // every element read lies in pl
+		_ = pl[(q0+qlo)*p.w+lo+s.ax]
+		_ = pl[(q0+qhi-1)*p.w+hi-1+s.ax]
+	}
+	end := rows*ow - 1
+	_ = dst[(end/width)*stride+end%width]
+	scatterRowsAVX(&dst[0], 0, width, stride, &pl[0], p.w, q0, qlo, qhi, rows, s.ax, ow, lo, hi)
 }
 
 // scatterRun writes the run of ow elements v[ox] = line[ox+ax] for lo ≤ ox < hi, 0 otherwise (line holds
@@ -157,25 +183,34 @@ func scatterRun(dst []float32, j0, width, stride int, line []float32, ax, ow, lo
 	}
 }
 
+// convMR is the row count of the A panels of the packed convolution products (the weights, or the
+// phase sub-kernels): 8-row tiles cover the power-of-two channel counts of the model exactly.
+const convMR = 8
+
 // mulPacked runs one k block of a packed product: C [m × n] (row stride ldc) = A·B + beta·C, with A as
-// ⌈m/14⌉ row panels of width 14 (a) and B as ⌈n/32⌉ column panels of width 32 (b), both kb deep.
-func mulPacked(kb int, a []float32, m int, b []float32, n int, c []float32, ldc int, beta float32) {
+// ⌈m/aw⌉ row panels of width aw (8 or 14) and B as ⌈n/32⌉ column panels of width 32, both kb deep.
+func mulPacked(kb int, a []float32, aw, m int, b []float32, n int, c []float32, ldc int, beta float32) {
 	nq := ceilDiv(n, sgemmNR)
 	last := n - (nq-1)*sgemmNR
-	for ir := 0; ir*sgemmMR < m; ir++ {
-		mr := min(sgemmMR, m-ir*sgemmMR)
-		tiles(kb, a[ir*kb*sgemmMR:(ir+1)*kb*sgemmMR], b[:nq*kb*sgemmNR], c[ir*sgemmMR*ldc:], ldc, beta, mr, nq, last)
+	for ir := 0; ir*aw < m; ir++ {
+		mr := min(aw, m-ir*aw)
+		ap, bp, cp := a[ir*kb*aw:(ir+1)*kb*aw], b[:nq*kb*sgemmNR], c[ir*aw*ldc:]
+		if aw == convMR {
+			tiles8(kb, ap, bp, cp, ldc, beta, mr, nq, last)
+		} else {
+			tiles(kb, ap, bp, cp, ldc, beta, mr, nq, last)
+		}
 	}
 }
 
-// tilesGo is the portable tiles: one kernelGo call per tile.
-func tilesGo(kc int, ap, bp, c []float32, ldc int, beta float32, mr, nq, last int) {
+// tilesGo is the portable tiles (and tiles8, with aw = 8): one kernelGoW call per tile.
+func tilesGo(kc, aw int, ap, bp, c []float32, ldc int, beta float32, mr, nq, last int) {
 	for t := range nq {
 		nr := sgemmNR
 		if t == nq-1 {
 			nr = last
 		}
-		kernelGo(kc, ap, bp[t*kc*sgemmNR:], c[t*sgemmNR:], ldc, 1, beta, mr, nr)
+		kernelGoW(kc, aw, ap, bp[t*kc*sgemmNR:], c[t*sgemmNR:], ldc, 1, beta, mr, nr)
 	}
 }
 

@@ -382,14 +382,19 @@ func (g *gemmArgs) blockGo(ap []float32, i0, mb, p0, kc, j0, nc int, bp []float3
 // C = alpha·T + beta·C (C not read when beta is 0). The packed panels are zero-padded, so it works on
 // 2×4 register blocks that may reach into the padding.
 func kernelGo(kc int, ap, bp, c []float32, ldc int, alpha, beta float32, mr, nr int) {
+	kernelGoW(kc, sgemmMR, ap, bp, c, ldc, alpha, beta, mr, nr)
+}
+
+// kernelGoW is kernelGo for A panels of aw ≤ 14 rows (ap[p*aw+i]); aw must be even.
+func kernelGoW(kc, aw int, ap, bp, c []float32, ldc int, alpha, beta float32, mr, nr int) {
 	var acc [sgemmMR * sgemmNR]float32
-	ap, bp = ap[:kc*sgemmMR], bp[:kc*sgemmNR]
+	ap, bp = ap[:kc*aw], bp[:kc*sgemmNR]
 	for i0 := 0; i0 < mr; i0 += 2 {
 		for j0 := 0; j0 < nr; j0 += 4 {
 			var c00, c01, c02, c03, c10, c11, c12, c13 float32
 			pa, pb := ap[i0:], bp[j0:]
 			for p := range kc {
-				a := pa[p*sgemmMR : p*sgemmMR+2 : p*sgemmMR+2]
+				a := pa[p*aw : p*aw+2 : p*aw+2]
 				b := pb[p*sgemmNR : p*sgemmNR+4 : p*sgemmNR+4]
 				a0, a1 := a[0], a[1]
 				b0, b1, b2, b3 := b[0], b[1], b[2], b[3]

@@ -143,7 +143,7 @@ func (g *gemmArgs) blockA(ap []float32, i0, mb, p0, kc, j0, nc int, bp []float32
 // against nq consecutive B panels, all kc ≥ 1 deep (the packed products of conv_packed.go).
 func tiles(kc int, ap, bp, c []float32, ldc int, beta float32, mr, nq, last int) {
 	if !useAVX512 {
-		tilesGo(kc, ap, bp, c, ldc, beta, mr, nq, last)
+		tilesGo(kc, sgemmMR, ap, bp, c, ldc, beta, mr, nq, last)
 		return
 	}
 	_ = ap[kc*sgemmMR-1]
@@ -158,3 +158,41 @@ func tiles(kc int, ap, bp, c []float32, ldc int, beta float32, mr, nq, last int)
 //
 //go:noescape
 func scatterRunAVX(dst *float32, j0, width, stride int, src *float32, ax, ow, lo, hi int)
+
+// scatterRowsAVX is gatherPacked's loop over the output rows of one im2col row (gather_amd64.s).
+//
+//go:noescape
+func scatterRowsAVX(dst *float32, j0, width, stride int, base *float32, pw, q0, qlo, qhi, nrows, ax, ow, lo, hi int)
+
+// tilesR computes C [m × n] += A·B for A in row-layout panels (sgemmMR rows each, row stride
+// sgemmARowStride, kc ≤ sgemmARowStride columns) and B as packed kc×32 panels, n columns in all.
+func tilesR(kc int, a []float32, m int, b []float32, n int, c []float32, ldc int) {
+	nq := ceilDiv(n, sgemmNR)
+	last := n - (nq-1)*sgemmNR
+	_ = b[nq*kc*sgemmNR-1]
+	_ = a[ceilDiv(m, sgemmMR)*sgemmMR*sgemmARowStride-1]
+	_ = c[(m-1)*ldc+n-1]
+	for ir := 0; ir*sgemmMR < m; ir++ {
+		mr := min(sgemmMR, m-ir*sgemmMR)
+		ap := &a[ir*sgemmMR*sgemmARowStride]
+		pf, skip, lines, left := idlePrefetch(uintptr(unsafe.Pointer(ap)))
+		kernel14x32R(kc, ap, &b[0], &c[ir*sgemmMR*ldc], ldc, 1, 1, mr, nq, colMask(last), pf, skip, lines, left)
+	}
+}
+
+// tiles8 is tiles for an 8-row A panel (ap[p·8+i]) and the 8×32 micro-kernel (kernel8_amd64.s).
+func tiles8(kc int, ap, bp, c []float32, ldc int, beta float32, mr, nq, last int) {
+	if !useAVX512 {
+		tilesGo(kc, convMR, ap, bp, c, ldc, beta, mr, nq, last)
+		return
+	}
+	_ = ap[kc*convMR-1]
+	_ = bp[nq*kc*sgemmNR-1]
+	_ = c[(mr-1)*ldc+(nq-1)*sgemmNR+last-1]
+	kernel8x32K(kc, &ap[0], &bp[0], &c[0], ldc, beta, mr, nq, colMask(last))
+}
+
+// kernel8x32K is the 8×32 micro-kernel (kernel8_amd64.s): C = A·B + beta·C over nq tiles.
+//
+//go:noescape
+func kernel8x32K(kc int, a, b, c *float32, ldc int, beta float32, mr, nq int, mask uint32)

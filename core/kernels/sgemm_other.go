@@ -13,10 +13,25 @@ func (g *gemmArgs) blockA(ap []float32, i0, mb, p0, kc, j0, nc int, bp []float32
 
 // tiles runs one 14-row A panel against nq packed B panels (see tilesGo).
 func tiles(kc int, ap, bp, c []float32, ldc int, beta float32, mr, nq, last int) {
-	tilesGo(kc, ap, bp, c, ldc, beta, mr, nq, last)
+	tilesGo(kc, sgemmMR, ap, bp, c, ldc, beta, mr, nq, last)
+}
+
+// tiles8 runs one 8-row A panel against nq packed B panels (see tilesGo).
+func tiles8(kc int, ap, bp, c []float32, ldc int, beta float32, mr, nq, last int) {
+	tilesGo(kc, convMR, ap, bp, c, ldc, beta, mr, nq, last)
 }
 
 // scatterRunAVX does not exist off amd64 (useAVX512 is false there).
 func scatterRunAVX(dst *float32, j0, width, stride int, src *float32, ax, ow, lo, hi int) {
+	panic("kernels: no AVX-512 path on this architecture")
+}
+
+// scatterRowsAVX does not exist off amd64 (useAVX512 is false there).
+func scatterRowsAVX(dst *float32, j0, width, stride int, base *float32, pw, q0, qlo, qhi, nrows, ax, ow, lo, hi int) {
+	panic("kernels: no AVX-512 path on this architecture")
+}
+
+// tilesR does not exist off amd64 (useAVX512 is false there, and the callers take another path).
+func tilesR(kc int, a []float32, m int, b []float32, n int, c []float32, ldc int) {
 	panic("kernels: no AVX-512 path on this architecture")
 }

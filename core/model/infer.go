@@ -1,6 +1,8 @@
 package model
 
 import (
+	"sync"
+
 	"github.com/brainvq/brainvq/core/kernels"
 )
 
@@ -9,28 +11,32 @@ const Version = "0.1.0"
 
 // Model is a VQ-VAE ready for inference: its configuration, its weights and the preprocessing constants.
 // The methods below run the forward pass directly on the kernels, without building a training graph.
+// They may be called from several goroutines at once.
 type Model struct {
 	Config  Config
 	Weights Weights
 	Pre     Preprocess
 }
 
-// inferChunk bounds how many images one forward pass holds in memory at once.
+// inferChunk bounds how many images one forward pass holds in memory at once. Every layer splits its
+// chunk into (image, band) tasks for the workers, so a chunk of 8 keeps two workers busy throughout.
 const inferChunk = 8
 
 // Encode maps raw pixels x [N,1,S,S] in [0,1] to encoder outputs z_e [N,D,S/4,S/4]; it subtracts Pre.Mean first.
 func (m *Model) Encode(x []float32, n int) []float32 {
 	s, l, d := m.Config.ImageSize, m.Config.LatentSize(), m.Config.CodeDim
 	out := make([]float32, n*d*l*l)
+	ws := getWorkspace()
+	defer putWorkspace(ws)
 	for lo := 0; lo < n; lo += inferChunk {
 		hi := min(n, lo+inferChunk)
-		u := make([]float32, (hi-lo)*s*s)
+		u := ws.get((hi - lo) * s * s)
 		for i, p := range x[lo*s*s : hi*s*s] {
 			u[i] = p - m.Pre.Mean
 		}
-		act := Activation{N: hi - lo, C: 1, H: s, W: s, Data: u}
-		act = m.runStages(m.Config.Encoder(), act)
+		act := m.runStages(m.Config.Encoder(), Activation{N: hi - lo, C: 1, H: s, W: s, Data: u}, ws)
 		copy(out[lo*d*l*l:], act.Data)
+		ws.put(act.Data)
 	}
 	return out
 }
@@ -47,15 +53,18 @@ func (m *Model) Quantize(ze []float32, n int) []int32 {
 func (m *Model) Decode(idx []int32, n int) []float32 {
 	s, l, d, k := m.Config.ImageSize, m.Config.LatentSize(), m.Config.CodeDim, m.Config.NumCodes
 	out := make([]float32, n*s*s)
+	ws := getWorkspace()
+	defer putWorkspace(ws)
 	for lo := 0; lo < n; lo += inferChunk {
 		hi := min(n, lo+inferChunk)
-		zq := make([]float32, (hi-lo)*d*l*l)
+		zq := ws.get((hi - lo) * d * l * l)
 		kernels.GatherCodes(idx[lo*l*l:hi*l*l], m.Weights[CodebookName].Data, hi-lo, d, l*l, k, zq)
-		act := m.runStages(m.Config.Decoder(), Activation{N: hi - lo, C: d, H: l, W: l, Data: zq})
+		act := m.runStages(m.Config.Decoder(), Activation{N: hi - lo, C: d, H: l, W: l, Data: zq}, ws)
 		dst := out[lo*s*s : hi*s*s]
 		for i, v := range act.Data {
 			dst[i] = clamp01(v + m.Pre.Mean)
 		}
+		ws.put(act.Data)
 	}
 	return out
 }
@@ -81,21 +90,31 @@ type Activation struct {
 	Data       []float32
 }
 
-func (m *Model) runStages(stages []Stage, a Activation) Activation {
-	for _, st := range stages {
+// runStages applies stages to a, whose Data came from ws (and goes back to it once read); the result's
+// Data is from ws too. Residual blocks add their last convolution into their input in place, and a bare
+// ReLU right after a residual block is applied by that convolution's epilogue.
+func (m *Model) runStages(stages []Stage, a Activation, ws *workspace) Activation {
+	for i := 0; i < len(stages); i++ {
+		st := stages[i]
 		switch {
 		case st.Layer != nil:
-			a = ApplyLayer(*st.Layer, m.Weights, a)
+			out := layerOutput(*st.Layer, a, ws)
+			applyLayer(*st.Layer, m.Weights, a, out, kernels.ConvOpts{ReLU: st.Layer.ReLU})
+			ws.put(a.Data)
+			a = out
 		case st.Res != nil:
-			h := Activation{N: a.N, C: a.C, H: a.H, W: a.W, Data: make([]float32, len(a.Data))}
+			// a ← a + conv2(relu(conv1(relu(a)))), then the following bare ReLU, if any.
+			h := Activation{N: a.N, C: a.C, H: a.H, W: a.W, Data: ws.get(len(a.Data))}
 			kernels.ReLU(h.Data, a.Data)
-			h = ApplyLayer(st.Res.Conv1, m.Weights, h)
-			kernels.ReLU(h.Data, h.Data)
-			h = ApplyLayer(st.Res.Conv2, m.Weights, h)
-			for i, v := range h.Data {
-				h.Data[i] = v + a.Data[i]
+			h1 := layerOutput(st.Res.Conv1, h, ws)
+			applyLayer(st.Res.Conv1, m.Weights, h, h1, kernels.ConvOpts{ReLU: true})
+			ws.put(h.Data)
+			relu := i+1 < len(stages) && stages[i+1].ReLU
+			applyLayer(st.Res.Conv2, m.Weights, h1, a, kernels.ConvOpts{Accumulate: true, ReLU: relu})
+			ws.put(h1.Data)
+			if relu {
+				i++
 			}
-			a = h
 		case st.ReLU:
 			kernels.ReLU(a.Data, a.Data)
 		}
@@ -103,23 +122,72 @@ func (m *Model) runStages(stages []Stage, a Activation) Activation {
 	return a
 }
 
-// ApplyLayer runs one convolution or transposed convolution with its bias and optional ReLU.
-func ApplyLayer(l Layer, w Weights, a Activation) Activation {
-	wt, b := w[l.Name+".weight"].Data, w[l.Name+".bias"].Data
-	var out Activation
+// layerOutput returns the activation layer l produces from a, its Data drawn from ws.
+func layerOutput(l Layer, a Activation, ws *workspace) Activation {
+	var oh, ow int
 	if l.Kind == ConvTranspose {
 		s := kernels.ConvTShape{N: a.N, C: a.C, H: a.H, W: a.W, K: l.Out, KH: l.Kernel, KW: l.Kernel, Stride: l.Stride, Pad: l.Pad}
-		out = Activation{N: a.N, C: l.Out, H: s.OutH(), W: s.OutW()}
-		out.Data = make([]float32, out.N*out.C*out.H*out.W)
-		kernels.ConvTranspose2D(s, a.Data, wt, b, out.Data)
+		oh, ow = s.OutH(), s.OutW()
 	} else {
 		s := kernels.ConvShape{N: a.N, C: a.C, H: a.H, W: a.W, K: l.Out, KH: l.Kernel, KW: l.Kernel, Stride: l.Stride, Pad: l.Pad}
-		out = Activation{N: a.N, C: l.Out, H: s.OutH(), W: s.OutW()}
-		out.Data = make([]float32, out.N*out.C*out.H*out.W)
-		kernels.Conv2D(s, a.Data, wt, b, out.Data)
+		oh, ow = s.OutH(), s.OutW()
 	}
-	if l.ReLU {
-		kernels.ReLU(out.Data, out.Data)
+	return Activation{N: a.N, C: l.Out, H: oh, W: ow, Data: ws.get(a.N * l.Out * oh * ow)}
+}
+
+// applyLayer runs layer l on a into out (whose shape layerOutput gave), with the epilogues o.
+func applyLayer(l Layer, w Weights, a, out Activation, o kernels.ConvOpts) {
+	wt, b := w[l.Name+".weight"].Data, w[l.Name+".bias"].Data
+	if l.Kind == ConvTranspose {
+		s := kernels.ConvTShape{N: a.N, C: a.C, H: a.H, W: a.W, K: l.Out, KH: l.Kernel, KW: l.Kernel, Stride: l.Stride, Pad: l.Pad}
+		kernels.ConvTranspose2DOpts(s, a.Data, wt, b, out.Data, o)
+		return
 	}
+	s := kernels.ConvShape{N: a.N, C: a.C, H: a.H, W: a.W, K: l.Out, KH: l.Kernel, KW: l.Kernel, Stride: l.Stride, Pad: l.Pad}
+	kernels.Conv2DOpts(s, a.Data, wt, b, out.Data, o)
+}
+
+// ApplyLayer runs one convolution or transposed convolution with its bias and optional ReLU, into a new
+// activation.
+func ApplyLayer(l Layer, w Weights, a Activation) Activation {
+	out := layerOutput(l, a, &workspace{})
+	applyLayer(l, w, a, out, kernels.ConvOpts{ReLU: l.ReLU})
 	return out
 }
+
+// workspace recycles the activation buffers of the inference path, so that after the first chunk a
+// forward pass allocates nothing. A buffer handed out may be longer than asked for; its contents are
+// undefined.
+type workspace struct{ free [][]float32 }
+
+// workspaces keeps workspaces between calls (and lets concurrent calls each have their own).
+var workspaces sync.Pool
+
+func getWorkspace() *workspace {
+	if ws, ok := workspaces.Get().(*workspace); ok {
+		return ws
+	}
+	return &workspace{}
+}
+
+func putWorkspace(ws *workspace) { workspaces.Put(ws) }
+
+// get returns a buffer of n floats: the smallest free one that is large enough, else a new one.
+func (ws *workspace) get(n int) []float32 {
+	best := -1
+	for i, b := range ws.free {
+		if cap(b) >= n && (best < 0 || cap(b) < cap(ws.free[best])) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return make([]float32, n)
+	}
+	b := ws.free[best]
+	ws.free[best] = ws.free[len(ws.free)-1]
+	ws.free = ws.free[:len(ws.free)-1]
+	return b[:n]
+}
+
+// put gives a buffer back for reuse.
+func (ws *workspace) put(b []float32) { ws.free = append(ws.free, b) }
