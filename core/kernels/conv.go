@@ -208,8 +208,11 @@ func channelSums(n, k, hw int, v, out []float32) {
 	})
 }
 
-// sum32 is Σ x with eight interleaved float32 partial sums.
+// sum32 is Σ x with several interleaved float32 partial sums (64 with AVX-512, else 8).
 func sum32(x []float32) float32 {
+	if useAVX512 && len(x) > 0 {
+		return sumAVX(&x[0], len(x))
+	}
 	var a0, a1, a2, a3, a4, a5, a6, a7 float32
 	i := 0
 	for ; i+8 <= len(x); i += 8 {

@@ -62,6 +62,10 @@ func (g convGeom) forward(n int, x, w, b, y []float32, o ConvOpts) {
 	wp := packMat(*wbuf, ww, g.K, ckk, w, ckk, b)
 	rows := max(1, min(g.OH, colBudget/(kc*g.OW), outBudget/(g.K*g.OW)))
 	bands := (g.OH + rows - 1) / rows
+	if useAVX512 && !swap && g.OW%sgemmNR == 0 {
+		g.forwardImplicit(n, x, y, o, &pl, &wp, rows, bands)
+		return
+	}
 	gSize := kc * roundUp(rows*g.OW, gw)
 	phSize := g.phaseSize(&pl, rows)
 	tmpSize := 0
@@ -103,6 +107,50 @@ func (g convGeom) forward(n int, x, w, b, y []float32, o ConvOpts) {
 	})
 }
 
+// forwardImplicit is forward's implicit-GEMM path (see conv_implicit.go), for output widths that are a
+// multiple of 32: each (image, band) task copies the band's input rows, zero-padded (for stride > 1 split
+// into phase planes), and the micro-kernel reads the patches from there.
+func (g convGeom) forwardImplicit(n int, x, y []float32, o ConvOpts, pl *fwdPlan, wp *packedMat, rows, bands int) {
+	in, out, ohw := g.inSize(), g.outSize(), g.OH*g.OW
+	nplanes := g.C
+	if g.S > 1 {
+		nplanes = g.S * g.S * g.C
+	}
+	convTasks(n*bands, func(next func() (int, bool)) {
+		buf := getConvScratch(bandLayout(pl.rows, nplanes, 0, rows, g.OW).size())
+		defer putConvScratch(buf)
+		off := make([]int32, wp.k)
+		tiles := make([]int32, rows*g.OW/sgemmNR)
+		for t, ok := next(); ok; t, ok = next() {
+			img, band := t/bands, t%bands
+			oy0 := band * rows
+			oy1 := min(oy0+rows, g.OH)
+			cols := (oy1 - oy0) * g.OW
+			lay := bandLayout(pl.rows, nplanes, oy0, oy1, g.OW)
+			if g.S == 1 {
+				lay.fillRows(*buf, planes{data: x[img*in:], stride: g.H * g.W, h: g.H, w: g.W})
+			} else {
+				lay.fillPhases(*buf, g, x[img*in:])
+			}
+			nt := (oy1 - oy0) * g.OW / sgemmNR
+			lay.offsets(pl.rows, off, tiles[:nt], oy0, oy1-oy0, g.OW)
+			checkReach((*buf)[:lay.size()], off, tiles[:nt])
+			yi := y[img*out+oy0*g.OW:]
+			for p0 := 0; p0 < wp.k; p0 += wp.kc {
+				kb := min(wp.kc, wp.k-p0)
+				beta := float32(1)
+				if p0 == 0 && !o.Accumulate {
+					beta = 0
+				}
+				mulImplicit(kb, wp.block(p0, kb), g.K, *buf, off[p0:p0+kb], tiles[:nt], cols, yi, ohw, beta)
+			}
+			if o.ReLU {
+				reluRows(yi, g.K, cols, ohw)
+			}
+		}
+	})
+}
+
 // bandPlanes returns the planes the im2col rows of output rows [oy0, oy1) of one image x [C,H,W] read
 // (see fwdPlan): the input channels for stride 1, else the phase planes of the rows the band needs, built
 // in phase (at least phaseSize elements).
@@ -118,6 +166,16 @@ func (g convGeom) bandPlanes(pl *fwdPlan, x []float32, oy0, oy1 int, phase []flo
 		for q := q0; q < q1; q++ {
 			for ry := 0; ry < s; ry++ {
 				iy := s*q + ry
+				if s == 2 && useAVX512 && iy >= 0 && iy < g.H {
+					// Both column phases of the row at once.
+					even := phase[((ry*s)*g.C+c)*stride+(q-q0)*wq:][:wq]
+					odd := phase[((ry*s+1)*g.C+c)*stride+(q-q0)*wq:][:wq]
+					src := x[(c*g.H+iy)*g.W : (c*g.H+iy+1)*g.W]
+					deinterleave2AVX(&even[0], &odd[0], &src[0], len(src))
+					clear(even[(len(src)+1)/2:])
+					clear(odd[len(src)/2:])
+					continue
+				}
 				for rx := 0; rx < s; rx++ {
 					dst := phase[((ry*s+rx)*g.C+c)*stride+(q-q0)*wq:][:wq]
 					if iy < 0 || iy >= g.H {
@@ -228,6 +286,10 @@ func (g convGeom) backwardData(n int, dy, w, b, dx []float32, o ConvOpts) {
 	defer putConvScratch(pbuf)
 	used := 0
 	perImage, gMax, tmpMax := 0, 0, 0
+	// Phases whose grid rows are a multiple of 32 wide take the implicit-GEMM path (conv_implicit.go):
+	// the band's rows of dy are copied once, zero-padded, instead of gathered once per kernel tap.
+	implicit := make([]bool, len(phases))
+	padMax, offMax, tileMax := 0, 0, 0
 	for i := range phases {
 		ph := &phases[i]
 		k := ph.kext(b)
@@ -236,7 +298,13 @@ func (g convGeom) backwardData(n int, dy, w, b, dx []float32, o ConvOpts) {
 			used += packedLen(convMR, g.C, k)
 			ph.band = max(1, min(ph.hp, colBudget/(kBlock(k)*ph.wp), outBudget/(g.C*ph.wp)))
 			ph.bands = (ph.hp + ph.band - 1) / ph.band
-			gMax = max(gMax, kBlock(k)*roundUp(ph.band*ph.wp, sgemmNR))
+			if implicit[i] = useAVX512 && ph.ktu > 0 && ph.wp%sgemmNR == 0; implicit[i] {
+				padMax = max(padMax, bandLayout(ph.rows, g.K, 0, ph.band, ph.wp).size())
+				offMax = max(offMax, k)
+				tileMax = max(tileMax, ph.band*ph.wp/sgemmNR)
+			} else {
+				gMax = max(gMax, kBlock(k)*roundUp(ph.band*ph.wp, sgemmNR))
+			}
 		}
 		perImage += ph.bands
 		if g.S > 1 {
@@ -245,9 +313,13 @@ func (g convGeom) backwardData(n int, dy, w, b, dx []float32, o ConvOpts) {
 	}
 	hw := g.H * g.W
 	convTasks(n*perImage, func(next func() (int, bool)) {
-		buf := getConvScratch(gMax + tmpMax)
+		buf := getConvScratch(gMax + tmpMax + padMax)
 		defer putConvScratch(buf)
-		gbuf, tmp := (*buf)[:gMax], (*buf)[gMax:]
+		gbuf, tmp, pad := (*buf)[:gMax], (*buf)[gMax:gMax+tmpMax], (*buf)[gMax+tmpMax:]
+		var off, tiles []int32
+		if padMax > 0 {
+			off, tiles = make([]int32, offMax), make([]int32, tileMax)
+		}
 		for t, ok := next(); ok; t, ok = next() {
 			img, r := t/perImage, t%perImage
 			pi := 0
@@ -272,6 +344,21 @@ func (g convGeom) backwardData(n int, dy, w, b, dx []float32, o ConvOpts) {
 			case pm.k == 0: // no kernel tap lands here (kernel narrower than the stride), and no bias
 				for c := 0; c < g.C; c++ {
 					clear(dst[c*ld : c*ld+cols])
+				}
+			case implicit[pi]:
+				src := planes{data: dy[img*out:], stride: ohw, h: g.OH, w: g.OW}
+				lay := bandLayout(ph.rows, g.K, q0, q1, ph.wp)
+				lay.fillRows(pad, src)
+				nt := cols / sgemmNR
+				lay.offsets(ph.rows, off[:pm.k], tiles[:nt], q0, q1-q0, ph.wp)
+				checkReach(pad[:lay.size()], off[:pm.k], tiles[:nt])
+				for p0 := 0; p0 < pm.k; p0 += pm.kc {
+					kb := min(pm.kc, pm.k-p0)
+					beta := float32(1)
+					if p0 == 0 && (g.S > 1 || !o.Accumulate) {
+						beta = 0
+					}
+					mulImplicit(kb, pm.block(p0, kb), g.C, pad, off[p0:p0+kb], tiles[:nt], cols, dst, ld, beta)
 				}
 			default:
 				src := planes{data: dy[img*out:], stride: ohw, h: g.OH, w: g.OW}
@@ -341,6 +428,11 @@ func spreadPhase(g convGeom, ph *bwdPhase, dx, tmp []float32, q0, q1, cols int, 
 		for q := q0; q < q1; q++ {
 			src := tmp[c*cols+(q-q0)*ph.wp:][:ph.wp]
 			row := dx[(c*g.H+s*q+ph.ry)*g.W+ph.rx:]
+			if s == 2 && useAVX512 && len(src) > 0 {
+				_ = row[2*(len(src)-1)]
+				spread2AVX(&dx[(c*g.H+s*q+ph.ry)*g.W], &src[0], len(src), ph.rx == 1, o.Accumulate, o.ReLU)
+				continue
+			}
 			switch {
 			case o.Accumulate && o.ReLU:
 				for qx, v := range src {

@@ -218,8 +218,6 @@ func tilesGo(kc, aw int, ap, bp, c []float32, ldc int, beta float32, mr, nq, las
 func reluRows(c []float32, rows, cols, ld int) {
 	for r := range rows {
 		row := c[r*ld : r*ld+cols]
-		for i, v := range row {
-			row[i] = max(v, 0)
-		}
+		reluSlice(row, row)
 	}
 }

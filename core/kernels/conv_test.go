@@ -66,6 +66,15 @@ func convCases(rng *rand.Rand) []ConvShape {
 		{N: 2, C: 16, H: 16, W: 13, K: 33, KH: 3, KW: 3, Stride: 1, Pad: 1},
 		{N: 2, C: 9, H: 16, W: 16, K: 20, KH: 4, KW: 4, Stride: 2, Pad: 1},
 		{N: 1, C: 40, H: 9, W: 9, K: 17, KH: 1, KW: 1, Stride: 1, Pad: 0},
+		// Rows long enough for the vector loops' full iterations (stride-2 phases of 32+ columns).
+		{N: 1, C: 3, H: 6, W: 75, K: 4, KH: 4, KW: 4, Stride: 2, Pad: 1},
+		{N: 1, C: 5, H: 4, W: 66, K: 9, KH: 3, KW: 3, Stride: 1, Pad: 1},
+		// Output widths that are multiples of 32 (the implicit-GEMM paths), strides 1, 2 and 3.
+		{N: 2, C: 5, H: 5, W: 64, K: 11, KH: 3, KW: 3, Stride: 1, Pad: 1},
+		{N: 1, C: 6, H: 6, W: 64, K: 9, KH: 4, KW: 4, Stride: 2, Pad: 1},
+		{N: 1, C: 3, H: 5, W: 65, K: 4, KH: 3, KW: 3, Stride: 2, Pad: 0},
+		{N: 1, C: 4, H: 3, W: 32, K: 3, KH: 1, KW: 1, Stride: 1, Pad: 0},
+		{N: 1, C: 2, H: 4, W: 96, K: 5, KH: 3, KW: 3, Stride: 3, Pad: 0},
 	}
 	ks := []int{1, 3, 4}
 	for range 25 {
@@ -211,6 +220,9 @@ func convTCases(rng *rand.Rand) []ConvTShape {
 		{N: 1, C: 2, H: 3, W: 4, K: 2, KH: 3, KW: 3, Stride: 3, Pad: 1},
 		{N: 2, C: 20, H: 8, W: 7, K: 9, KH: 4, KW: 4, Stride: 2, Pad: 1},
 		{N: 1, C: 6, H: 12, W: 12, K: 1, KH: 4, KW: 4, Stride: 2, Pad: 1},
+		{N: 1, C: 3, H: 3, W: 37, K: 6, KH: 4, KW: 4, Stride: 2, Pad: 1},
+		{N: 1, C: 4, H: 3, W: 32, K: 6, KH: 4, KW: 4, Stride: 2, Pad: 1},
+		{N: 1, C: 3, H: 3, W: 64, K: 7, KH: 3, KW: 3, Stride: 1, Pad: 1},
 	}
 	ks := []int{1, 3, 4}
 	for range 20 {

@@ -25,13 +25,19 @@ func ReLU(dst, src []float32) {
 	if len(src) < len(dst) {
 		panic(fmt.Errorf("kernels.ReLU: src has %d elements, dst %d", len(src), len(dst)))
 	}
-	eltwiseFor(len(dst), func(lo, hi int) {
-		d, s := dst[lo:hi], src[lo:hi]
-		d = d[:len(s)]
-		for i, v := range s {
-			d[i] = max(v, 0)
-		}
-	})
+	eltwiseFor(len(dst), func(lo, hi int) { reluSlice(dst[lo:hi], src[lo:hi]) })
+}
+
+// reluSlice is ReLU on one goroutine, for len(d) elements.
+func reluSlice(d, s []float32) {
+	s = s[:len(d)]
+	if useAVX512 && len(d) > 0 {
+		reluAVX(&d[0], &s[0], len(d))
+		return
+	}
+	for i, v := range s {
+		d[i] = max(v, 0)
+	}
 }
 
 // ReLUBackward writes dx[i] = dy[i] where y[i] > 0 and 0 elsewhere, for i < len(dx), y being ReLU's output
@@ -42,8 +48,12 @@ func ReLUBackward(dx, dy, y []float32) {
 	}
 	eltwiseFor(len(dx), func(lo, hi int) {
 		d, g, v := dx[lo:hi], dy[lo:hi], y[lo:hi]
-		g = g[:len(d)]
-		for i, yv := range v[:len(d)] {
+		g, v = g[:len(d)], v[:len(d)]
+		if useAVX512 && len(d) > 0 {
+			reluBackwardAVX(&d[0], &g[0], &v[0], len(d))
+			return
+		}
+		for i, yv := range v {
 			d[i] = math.Float32frombits(math.Float32bits(g[i]) & positiveMask(yv))
 		}
 	})
@@ -76,6 +86,10 @@ func Add(dst, a, b []float32) {
 	eltwiseFor(len(dst), func(lo, hi int) {
 		d, x, y := dst[lo:hi], a[lo:hi], b[lo:hi]
 		x, y = x[:len(d)], y[:len(d)]
+		if useAVX512 && len(d) > 0 {
+			addAVX(&d[0], &x[0], &y[0], len(d))
+			return
+		}
 		for i := range d {
 			d[i] = x[i] + y[i]
 		}

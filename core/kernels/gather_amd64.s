@@ -141,6 +141,21 @@ pieces:
 	SUBQ AX, BX
 	CMPQ BX, DX
 	CMOVQLT BX, DX
+	// Fast path: 32 elements, all inside [lo, hi).
+	CMPQ DX, $32
+	JNE  slow
+	CMPQ AX, R11
+	JLT  slow
+	LEAQ 32(AX), BX
+	CMPQ BX, R12
+	JGT  slow
+	VMOVUPS (SI)(AX*4), Z0
+	VMOVUPS 64(SI)(AX*4), Z1
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	JMP  radvance
+
+slow:
 	// R14 = store mask, the low n bits
 	MOVQ $-1, BX
 	BZHIQ DX, BX, R14

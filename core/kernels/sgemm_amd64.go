@@ -196,3 +196,31 @@ func tiles8(kc int, ap, bp, c []float32, ldc int, beta float32, mr, nq, last int
 //
 //go:noescape
 func kernel8x32K(kc int, a, b, c *float32, ldc int, beta float32, mr, nq int, mask uint32)
+
+// The elementwise loops (eltwise_amd64.s).
+
+//go:noescape
+func reluAVX(dst, src *float32, n int)
+
+//go:noescape
+func reluBackwardAVX(dx, dy, y *float32, n int)
+
+//go:noescape
+func addAVX(dst, a, b *float32, n int)
+
+//go:noescape
+func sumAVX(x *float32, n int) float32
+
+// The stride-2 loops (stride2_amd64.s).
+
+//go:noescape
+func deinterleave2AVX(even, odd, src *float32, n int)
+
+//go:noescape
+func spread2AVX(dst, src *float32, n int, odd, acc, relu bool)
+
+// kernel8x32I is the implicit-GEMM 8×32 micro-kernel (kernel8_amd64.s): B row p of tile t is the 32 floats
+// at base + tiles[t] + off[p].
+//
+//go:noescape
+func kernel8x32I(kc int, a, base *float32, off, tiles *int32, c *float32, ldc int, beta float32, mr, nq int, mask uint32)

@@ -35,3 +35,22 @@ func scatterRowsAVX(dst *float32, j0, width, stride int, base *float32, pw, q0, 
 func tilesR(kc int, a []float32, m int, b []float32, n int, c []float32, ldc int) {
 	panic("kernels: no AVX-512 path on this architecture")
 }
+
+// The elementwise loops have no assembly off amd64 (useAVX512 is false there).
+func reluAVX(dst, src *float32, n int)          { panic("kernels: no AVX-512 path on this architecture") }
+func reluBackwardAVX(dx, dy, y *float32, n int) { panic("kernels: no AVX-512 path on this architecture") }
+func addAVX(dst, a, b *float32, n int)          { panic("kernels: no AVX-512 path on this architecture") }
+func sumAVX(x *float32, n int) float32          { panic("kernels: no AVX-512 path on this architecture") }
+
+// The stride-2 loops have no assembly off amd64 (useAVX512 is false there).
+func deinterleave2AVX(even, odd, src *float32, n int) {
+	panic("kernels: no AVX-512 path on this architecture")
+}
+func spread2AVX(dst, src *float32, n int, odd, acc, relu bool) {
+	panic("kernels: no AVX-512 path on this architecture")
+}
+
+// kernel8x32I does not exist off amd64 (useAVX512 is false there, and the implicit path is not taken).
+func kernel8x32I(kc int, a, base *float32, off, tiles *int32, c *float32, ldc int, beta float32, mr, nq int, mask uint32) {
+	panic("kernels: no AVX-512 path on this architecture")
+}
