@@ -144,6 +144,9 @@ func scaleC(m, n int, beta float32, c []float32, ldc int) {
 	}
 }
 
+// colMask returns the mask selecting the first nr ≤ 32 columns of a tile.
+func colMask(nr int) uint32 { return uint32(uint64(1)<<uint(nr) - 1) }
+
 // ceilDiv returns ⌈x/y⌉ for x ≥ 0, y > 0.
 func ceilDiv(x, y int) int { return (x + y - 1) / y }
 

@@ -80,8 +80,6 @@ func packBN(dst, src *float32, ldb, kc, nc int)
 //go:noescape
 func packBT(dst, src *float32, ldb, kc, panels int)
 
-// colMask returns the mask selecting the first nr ≤ 32 columns of a tile.
-func colMask(nr int) uint32 { return uint32(uint64(1)<<uint(nr) - 1) }
 
 // packB packs the kc×nc block of op(B) at (p0, j0) into 32-column panels (layout of packBGo).
 func (g *gemmArgs) packB(dst []float32, p0, kc, j0, nc int) {

@@ -37,10 +37,12 @@ func tilesR(kc int, a []float32, m int, b []float32, n int, c []float32, ldc int
 }
 
 // The elementwise loops have no assembly off amd64 (useAVX512 is false there).
-func reluAVX(dst, src *float32, n int)          { panic("kernels: no AVX-512 path on this architecture") }
-func reluBackwardAVX(dx, dy, y *float32, n int) { panic("kernels: no AVX-512 path on this architecture") }
-func addAVX(dst, a, b *float32, n int)          { panic("kernels: no AVX-512 path on this architecture") }
-func sumAVX(x *float32, n int) float32          { panic("kernels: no AVX-512 path on this architecture") }
+func reluAVX(dst, src *float32, n int) { panic("kernels: no AVX-512 path on this architecture") }
+func reluBackwardAVX(dx, dy, y *float32, n int) {
+	panic("kernels: no AVX-512 path on this architecture")
+}
+func addAVX(dst, a, b *float32, n int) { panic("kernels: no AVX-512 path on this architecture") }
+func sumAVX(x *float32, n int) float32 { panic("kernels: no AVX-512 path on this architecture") }
 
 // The stride-2 loops have no assembly off amd64 (useAVX512 is false there).
 func deinterleave2AVX(even, odd, src *float32, n int) {
