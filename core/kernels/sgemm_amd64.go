@@ -80,7 +80,6 @@ func packBN(dst, src *float32, ldb, kc, nc int)
 //go:noescape
 func packBT(dst, src *float32, ldb, kc, panels int)
 
-
 // packB packs the kc×nc block of op(B) at (p0, j0) into 32-column panels (layout of packBGo).
 func (g *gemmArgs) packB(dst []float32, p0, kc, j0, nc int) {
 	if !useAVX512 {
