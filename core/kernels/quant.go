@@ -67,10 +67,31 @@ func NearestCodes(z []float32, n, d, hw int, codebook []float32, kc int, idx []i
 	band := max(16, quantBudget/kc)
 	band = min(band, hw)
 	bands := (hw + band - 1) / band
+	// With whole 32-column tiles the scores come from the implicit-GEMM kernel: the codebook packed once,
+	// the positions read in place from z (component i of a band at offset i·hw).
+	implicit := useAVX512 && hw%sgemmNR == 0 && band%sgemmNR == 0
+	var cb packedMat
+	var off []int32
+	if implicit {
+		wbuf := getConvScratch(packedLen(convMR, kc, d))
+		defer putConvScratch(wbuf)
+		cb = packMat(*wbuf, convMR, kc, d, codebook, d, nil)
+		off = make([]int32, d)
+		for i := range off {
+			off[i] = int32(i * hw)
+		}
+	}
 	convTasks(n*bands, func(next func() (int, bool)) {
 		sp := getConvScratch(kc * band)
 		defer putConvScratch(sp)
 		s := *sp
+		var tiles []int32
+		if implicit {
+			tiles = make([]int32, band/sgemmNR)
+			for t := range tiles {
+				tiles[t] = int32(t * sgemmNR)
+			}
+		}
 		best := make([]float32, band)
 		second := make([]float32, band)
 		arg := make([]int32, band)
@@ -80,7 +101,20 @@ func NearestCodes(z []float32, n, d, hw int, codebook []float32, kc int, idx []i
 			p0 := b * band
 			cols := min(band, hw-p0)
 			zi := z[img*d*hw:]
-			sgemmSerial(false, false, kc, cols, d, 1, codebook, d, zi[p0:], hw, 0, s, cols)
+			if implicit {
+				zb, nt := zi[p0:d*hw], cols/sgemmNR
+				checkReach(zb, off, tiles[:nt])
+				for k0 := 0; k0 < cb.k; k0 += cb.kc {
+					kb := min(cb.kc, cb.k-k0)
+					beta := float32(1)
+					if k0 == 0 {
+						beta = 0
+					}
+					mulImplicit(kb, cb.block(k0, kb), kc, zb, off[k0:k0+kb], tiles[:nt], cols, s, cols, beta)
+				}
+			} else {
+				sgemmSerial(false, false, kc, cols, d, 1, codebook, d, zi[p0:], hw, 0, s, cols)
+			}
 			scanBestTwo(s, cols, ee32, best[:cols], second[:cols], arg[:cols])
 			clear(zz[:cols])
 			for i := 0; i < d; i++ {
@@ -111,8 +145,14 @@ func NearestCodes(z []float32, n, d, hw int, codebook []float32, kc int, idx []i
 // smallest v = ee32[k] − 2·s[k,j] and the (lowest) k of the smallest. Four rows go together so that the
 // common case, none of the four beating the current second best, costs one comparison each.
 func scanBestTwo(s []float32, cols int, ee32, best, second []float32, arg []int32) {
-	inf := float32(math.Inf(1))
 	n := len(best)
+	if useAVX512 && n == cols && n%16 == 0 && n > 0 && len(ee32) > 0 {
+		_ = s[len(ee32)*cols-1]
+		_, _ = second[n-1], arg[n-1]
+		scanBestTwoAVX(&s[0], cols, len(ee32), &ee32[0], &best[0], &second[0], &arg[0])
+		return
+	}
+	inf := float32(math.Inf(1))
 	second = second[:n]
 	arg = arg[:n]
 	for j := range best {

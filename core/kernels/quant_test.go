@@ -49,6 +49,8 @@ func TestNearestCodesRandom(t *testing.T) {
 		rng := rand.New(rand.NewPCG(11, 12))
 		for _, c := range []struct{ n, d, hw, kc int }{
 			{1, 1, 1, 1}, {2, 3, 37, 5}, {3, 7, 50, 23}, {1, 64, 70, 512}, {2, 16, 33, 128},
+			// Bands of whole 16-column groups (the vector scan): 64 + 16 columns, and 128.
+			{1, 8, 80, 40}, {2, 64, 128, 512},
 		} {
 			z := randSlice(rng, c.n*c.d*c.hw)
 			e := randSlice(rng, c.kc*c.d)
@@ -62,7 +64,7 @@ func TestNearestCodesTies(t *testing.T) {
 		rng := rand.New(rand.NewPCG(13, 14))
 		// Small integers: every product and sum is exact, so equal distances are common and the lowest index
 		// must win.
-		n, d, hw, kc := 2, 4, 60, 40
+		n, d, hw, kc := 2, 4, 64, 40 // 64 columns: the vector scan, when bands are whole 16-column groups
 		z := make([]float32, n*d*hw)
 		e := make([]float32, kc*d)
 		for i := range z {

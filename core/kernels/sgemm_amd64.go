@@ -221,3 +221,8 @@ func spread2AVX(dst, src *float32, n int, odd, acc, relu bool)
 //
 //go:noescape
 func kernel8x32I(kc int, a, base *float32, off, tiles *int32, c *float32, ldc int, beta float32, mr, nq int, mask uint32)
+
+// scanBestTwoAVX is scanBestTwo's loop for a multiple of 16 columns (quant_amd64.s).
+//
+//go:noescape
+func scanBestTwoAVX(s *float32, cols, kc int, ee *float32, best, second *float32, arg *int32)

@@ -56,3 +56,8 @@ func spread2AVX(dst, src *float32, n int, odd, acc, relu bool) {
 func kernel8x32I(kc int, a, base *float32, off, tiles *int32, c *float32, ldc int, beta float32, mr, nq int, mask uint32) {
 	panic("kernels: no AVX-512 path on this architecture")
 }
+
+// scanBestTwoAVX does not exist off amd64 (useAVX512 is false there).
+func scanBestTwoAVX(s *float32, cols, kc int, ee *float32, best, second *float32, arg *int32) {
+	panic("kernels: no AVX-512 path on this architecture")
+}
