@@ -65,7 +65,7 @@ measure() {
     timeout "$measure_timeout" "$@" >"$work/out" 2>"$log" || rc=$?
   if [[ $rc -eq 0 ]]; then
     grep '^{' "$work/out" >>"$results" || note "$label printed no JSON line"
-    grep -o '"img_per_s": [0-9.]*\|"peak_rss_mib": [0-9.]*\|"max_abs_diff": [0-9.e-]*' "$work/out" |
+    grep -o '"img_per_s": *[0-9.]*\|"peak_rss_mib": *[0-9.]*\|"max_abs_diff": *[0-9.e-]*' "$work/out" |
       tr '\n' ' ' | sed 's/^/    /;s/$/\n/' >&2 || true
   else
     tail -n 20 "$log" >&2 || true
