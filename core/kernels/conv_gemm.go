@@ -481,10 +481,13 @@ func (g convGeom) backwardFilter(n int, x, dy, dw []float32) {
 	// and packing it.
 	direct := useAVX512 && trans && !pw && g.OW <= sgemmKC
 	aSize, bSize := 0, 0
+	// The A panels are gathered and multiplied filterChunk panels at a time, so that they are still in
+	// cache when the kernel reads them (a whole band of a 1152-row im2col is 1.8 MB).
+	chunkRows := filterChunk * sgemmMR
 	if direct {
 		rows = max(1, min(g.OH, sgemmKC/g.OW))
 		bands = (g.OH + rows - 1) / rows
-		aSize = roundUp(ckk, sgemmMR) * sgemmARowStride
+		aSize = min(roundUp(ckk, sgemmMR), chunkRows) * sgemmARowStride
 		bSize = roundUp(g.K, sgemmNR) * rows * g.OW
 	}
 	tasks := n * bands
@@ -511,13 +514,15 @@ func (g convGeom) backwardFilter(n int, x, dy, dw []float32) {
 				if direct {
 					abuf, bbuf := (*buf)[:aSize], (*buf)[aSize:aSize+bSize]
 					src := g.bandPlanes(&pl, x[img*in:], oy0, oy1, (*buf)[aSize+bSize:])
-					for r, s := range pl.rows {
-						im2colRowAVX(abuf[(r/sgemmMR)*sgemmMR*sgemmARowStride+(r%sgemmMR)*sgemmARowStride:],
-							sgemmNR, sgemmNR, src, s, oy0, oy1, g.OW)
-					}
 					dyb := gemmArgs{transB: true, b: dy[img*out+oy0*g.OW:], ldb: ohw, n: g.K, k: cols}
 					dyb.packB(bbuf, 0, cols, 0, g.K)
-					tilesR(cols, abuf, ckk, bbuf, g.K, acc, g.K)
+					for r0 := 0; r0 < ckk; r0 += chunkRows {
+						r1 := min(r0+chunkRows, ckk)
+						for r := r0; r < r1; r++ {
+							im2colRowAVX(abuf[(r-r0)*sgemmARowStride:], sgemmNR, sgemmNR, src, pl.rows[r], oy0, oy1, g.OW)
+						}
+						tilesR(cols, abuf, r1-r0, bbuf, g.K, acc[r0*g.K:], g.K)
+					}
 					continue
 				}
 				col, ld := x[img*in:], ohw // pointwise: the image is its own im2col matrix
@@ -562,6 +567,9 @@ func (g convGeom) backwardFilter(n int, x, dy, dw []float32) {
 		putConvScratch(p)
 	}
 }
+
+// filterChunk is how many 14-row A panels the direct weight-gradient path gathers before multiplying them.
+var filterChunk = 12
 
 // filterGroups is how many partial weight gradients backwardFilter sums (at least twice the worker count).
 const filterGroups = 8
