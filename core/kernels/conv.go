@@ -60,10 +60,14 @@ func Conv2D(s ConvShape, x, w, b, y []float32) {
 	g.forward(s.N, x, w, b, y, ConvOpts{})
 }
 
-// ConvOpts are the optional epilogues of Conv2DOpts and ConvTranspose2DOpts.
+// ConvOpts are the optional prologue and epilogues of Conv2DOpts and ConvTranspose2DOpts.
 type ConvOpts struct {
 	Accumulate bool // y += conv(x) (+ b), instead of overwriting y (a residual connection)
 	ReLU       bool // then y = max(y, 0), applied to each band of the output while it is in cache
+	// ReLUInput convolves max(x, 0) instead of x (x is not modified): applied while the input is copied
+	// band by band where the convolution copies it (stride 1, output rows a multiple of 32 wide, AVX-512),
+	// else through a temporary copy. Conv2DOpts only.
+	ReLUInput bool
 }
 
 // Conv2DOpts is Conv2D with the epilogues o: the output is added to y when o.Accumulate, and passed through
@@ -76,6 +80,13 @@ func Conv2DOpts(s ConvShape, x, w, b, y []float32, o ConvOpts) {
 	mustConvLen("Conv2DOpts", "y", y, s.N*g.outSize())
 	if b != nil {
 		mustConvLen("Conv2DOpts", "b", b, g.K)
+	}
+	if o.ReLUInput && !g.reluInputInPlace() {
+		buf := getConvScratch(s.N * g.inSize())
+		defer putConvScratch(buf)
+		ReLU(*buf, x[:s.N*g.inSize()])
+		x = *buf
+		o.ReLUInput = false
 	}
 	g.forward(s.N, x, w, b, y, o)
 }

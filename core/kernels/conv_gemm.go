@@ -66,6 +66,9 @@ func (g convGeom) forward(n int, x, w, b, y []float32, o ConvOpts) {
 		g.forwardImplicit(n, x, y, o, &pl, &wp, rows, bands)
 		return
 	}
+	if o.ReLUInput {
+		panic("kernels: forward: ReLUInput needs the implicit path (see reluInputInPlace)")
+	}
 	gSize := kc * roundUp(rows*g.OW, gw)
 	phSize := g.phaseSize(&pl, rows)
 	tmpSize := 0
@@ -107,6 +110,12 @@ func (g convGeom) forward(n int, x, w, b, y []float32, o ConvOpts) {
 	})
 }
 
+// reluInputInPlace reports whether forward applies ConvOpts.ReLUInput itself, in the band copies of the
+// implicit path.
+func (g convGeom) reluInputInPlace() bool {
+	return useAVX512 && g.S == 1 && g.OW%sgemmNR == 0 && !(g.K <= fwdSwapMaxK && g.ckk() >= fwdSwapMinCKK)
+}
+
 // forwardImplicit is forward's implicit-GEMM path (see conv_implicit.go), for output widths that are a
 // multiple of 32: each (image, band) task copies the band's input rows, zero-padded (for stride > 1 split
 // into phase planes), and the micro-kernel reads the patches from there.
@@ -128,7 +137,7 @@ func (g convGeom) forwardImplicit(n int, x, y []float32, o ConvOpts, pl *fwdPlan
 			cols := (oy1 - oy0) * g.OW
 			lay := bandLayout(pl.rows, nplanes, oy0, oy1, g.OW)
 			if g.S == 1 {
-				lay.fillRows(*buf, planes{data: x[img*in:], stride: g.H * g.W, h: g.H, w: g.W})
+				lay.fillRows(*buf, planes{data: x[img*in:], stride: g.H * g.W, h: g.H, w: g.W}, o.ReLUInput)
 			} else {
 				lay.fillPhases(*buf, g, x[img*in:])
 			}
@@ -348,7 +357,7 @@ func (g convGeom) backwardData(n int, dy, w, b, dx []float32, o ConvOpts) {
 			case implicit[pi]:
 				src := planes{data: dy[img*out:], stride: ohw, h: g.OH, w: g.OW}
 				lay := bandLayout(ph.rows, g.K, q0, q1, ph.wp)
-				lay.fillRows(pad, src)
+				lay.fillRows(pad, src, false)
 				nt := cols / sgemmNR
 				lay.offsets(ph.rows, off[:pm.k], tiles[:nt], q0, q1-q0, ph.wp)
 				checkReach(pad[:lay.size()], off[:pm.k], tiles[:nt])

@@ -57,8 +57,8 @@ func bandLayout(src []colSrc, planes, oy0, oy1, ow int) padBand {
 }
 
 // fillRows copies planes of a stack p [planes, p.h, p.w] (row p.row0 standing for row 0) into the padded
-// buffer buf, zero outside the planes, and fills the ones plane.
-func (b padBand) fillRows(buf []float32, p planes) {
+// buffer buf, zero outside the planes, as max(·, 0) when relu, and fills the ones plane.
+func (b padBand) fillRows(buf []float32, p planes, relu bool) {
 	for pl := range b.planes {
 		for i := range b.h {
 			dst := buf[(pl*b.h+i)*b.w : (pl*b.h+i+1)*b.w]
@@ -75,7 +75,11 @@ func (b padBand) fillRows(buf []float32, p planes) {
 				continue
 			}
 			clear(dst[:lo])
-			copy(dst[lo:hi], line[lo+b.col0:])
+			if relu {
+				reluSlice(dst[lo:hi], line[lo+b.col0:])
+			} else {
+				copy(dst[lo:hi], line[lo+b.col0:])
+			}
 			clear(dst[hi:])
 		}
 	}

@@ -169,6 +169,22 @@ func TestConv2DMatchesNaive(t *testing.T) {
 			checkOpts(t, fmt.Sprintf("Conv2DOpts %+v", s), rng, naiveConv2D(s, x, w, b), func(y []float32, o ConvOpts) {
 				Conv2DOpts(s, x, w, b, y, o)
 			})
+			// ReLUInput: the convolution of max(x, 0), x left as it was.
+			xr := make([]float32, len(x))
+			for i, v := range x {
+				xr[i] = max(v, 0)
+			}
+			x0 := append([]float32(nil), x...)
+			checkOpts(t, fmt.Sprintf("Conv2DOpts ReLUInput %+v", s), rng, naiveConv2D(s, xr, w, b),
+				func(y []float32, o ConvOpts) {
+					o.ReLUInput = true
+					Conv2DOpts(s, x, w, b, y, o)
+				})
+			for i := range x {
+				if math.Float32bits(x[i]) != math.Float32bits(x0[i]) {
+					t.Fatalf("Conv2DOpts ReLUInput %+v changed x[%d]", s, i)
+				}
+			}
 
 			dx := filled(len(x), 7)
 			Conv2DBackwardData(s, dy, w, dx)

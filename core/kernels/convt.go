@@ -62,6 +62,9 @@ func ConvTranspose2DOpts(s ConvTShape, x, w, b, y []float32, o ConvOpts) {
 	if b != nil {
 		mustConvLen("ConvTranspose2DOpts", "b", b, s.K)
 	}
+	if o.ReLUInput {
+		panic("kernels.ConvTranspose2DOpts: ReLUInput is not supported")
+	}
 	g.backwardData(s.N, x, w, b, y, o)
 }
 

@@ -103,12 +103,10 @@ func (m *Model) runStages(stages []Stage, a Activation, ws *workspace) Activatio
 			ws.put(a.Data)
 			a = out
 		case st.Res != nil:
-			// a ← a + conv2(relu(conv1(relu(a)))), then the following bare ReLU, if any.
-			h := Activation{N: a.N, C: a.C, H: a.H, W: a.W, Data: ws.get(len(a.Data))}
-			kernels.ReLU(h.Data, a.Data)
-			h1 := layerOutput(st.Res.Conv1, h, ws)
-			applyLayer(st.Res.Conv1, m.Weights, h, h1, kernels.ConvOpts{ReLU: true})
-			ws.put(h.Data)
+			// a ← a + conv2(relu(conv1(relu(a)))), then the following bare ReLU, if any. conv1 reads relu(a)
+			// through ReLUInput, which applies it while copying its input bands.
+			h1 := layerOutput(st.Res.Conv1, a, ws)
+			applyLayer(st.Res.Conv1, m.Weights, a, h1, kernels.ConvOpts{ReLUInput: true, ReLU: true})
 			relu := i+1 < len(stages) && stages[i+1].ReLU
 			applyLayer(st.Res.Conv2, m.Weights, h1, a, kernels.ConvOpts{Accumulate: true, ReLU: relu})
 			ws.put(h1.Data)
