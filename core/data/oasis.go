@@ -138,6 +138,18 @@ func (s *Split) Batch(dst []float32, idx []int) {
 	}
 }
 
+// list returns the split's files in load order, the first opt.Limit of them when a limit is set.
+func (o LoadOptions) list(dir string) ([]string, error) {
+	files, err := ListSplit(dir)
+	if err != nil {
+		return nil, err
+	}
+	if o.Limit > 0 && o.Limit < len(files) {
+		files = files[:o.Limit]
+	}
+	return files, nil
+}
+
 // LoadSplit reads every .png image of a split folder into memory, in natural order of the file names
 // (case number, then slice number), decoding in parallel. 8-bit grey images give x = p/255; 16-bit grey,
 // colour and paletted images are converted to grey first (see decodeGrey). It refuses segmentation-mask
@@ -146,12 +158,9 @@ func (s *Split) Batch(dst []float32, idx []int) {
 //
 // Memory: N·H·W·4 bytes (the full OASIS training split is 9664 images, 2.5 GB).
 func LoadSplit(dir string, opt LoadOptions) (*Split, error) {
-	files, err := ListSplit(dir)
+	files, err := opt.list(dir)
 	if err != nil {
 		return nil, err
-	}
-	if opt.Limit > 0 && opt.Limit < len(files) {
-		files = files[:opt.Limit]
 	}
 	size := opt.size()
 	hw := size * size
@@ -179,12 +188,9 @@ type SplitSummary struct {
 // variance; memory stays at one image per worker. Per-image sums are accumulated in float64 and combined in
 // file order, so the result does not depend on the worker count.
 func ScanSplit(dir string, opt LoadOptions) (*SplitSummary, error) {
-	files, err := ListSplit(dir)
+	files, err := opt.list(dir)
 	if err != nil {
 		return nil, err
-	}
-	if opt.Limit > 0 && opt.Limit < len(files) {
-		files = files[:opt.Limit]
 	}
 	size := opt.size()
 	hw := size * size
