@@ -58,32 +58,27 @@ func benchConv(b *testing.B, rng *rand.Rand, s ConvShape) {
 	w := randSlice(rng, s.K*s.C*s.KH*s.KW)
 	bias := randSlice(rng, s.K)
 	dy := randSlice(rng, s.N*s.K*s.OutH()*s.OutW())
-	flops := float64(s.N) * s.geom().flops()
-	b.Run("fwd", func(b *testing.B) {
-		y := make([]float32, len(dy))
-		ct := startCPU()
-		for b.Loop() {
-			Conv2D(s, x, w, bias, y)
-		}
-		ct.report(b, flops)
-	})
-	b.Run("bwd_data", func(b *testing.B) {
-		dx := make([]float32, len(x))
-		ct := startCPU()
-		for b.Loop() {
-			Conv2DBackwardData(s, dy, w, dx)
-		}
-		ct.report(b, flops)
-	})
-	b.Run("bwd_filter", func(b *testing.B) {
-		dw := make([]float32, len(w))
-		db := make([]float32, s.K)
-		ct := startCPU()
-		for b.Loop() {
-			Conv2DBackwardFilter(s, x, dy, dw, db)
-		}
-		ct.report(b, flops)
-	})
+	y, dx, dw, db := make([]float32, len(dy)), make([]float32, len(x)), make([]float32, len(w)), make([]float32, s.K)
+	benchPasses(b, float64(s.N)*s.geom().flops(),
+		func() { Conv2D(s, x, w, bias, y) },
+		func() { Conv2DBackwardData(s, dy, w, dx) },
+		func() { Conv2DBackwardFilter(s, x, dy, dw, db) })
+}
+
+// benchPasses times a layer's forward pass and its two backward passes as sub-benchmarks.
+func benchPasses(b *testing.B, flops float64, fwd, bwdData, bwdFilter func()) {
+	for _, p := range []struct {
+		name string
+		run  func()
+	}{{"fwd", fwd}, {"bwd_data", bwdData}, {"bwd_filter", bwdFilter}} {
+		b.Run(p.name, func(b *testing.B) {
+			ct := startCPU()
+			for b.Loop() {
+				p.run()
+			}
+			ct.report(b, flops)
+		})
+	}
 }
 
 func BenchmarkConvTranspose2D(b *testing.B) {
@@ -99,32 +94,11 @@ func benchConvT(b *testing.B, rng *rand.Rand, s ConvTShape) {
 	w := randSlice(rng, s.C*s.K*s.KH*s.KW)
 	bias := randSlice(rng, s.K)
 	dy := randSlice(rng, s.N*s.K*s.OutH()*s.OutW())
-	flops := float64(s.N) * s.geom().flops()
-	b.Run("fwd", func(b *testing.B) {
-		y := make([]float32, len(dy))
-		ct := startCPU()
-		for b.Loop() {
-			ConvTranspose2D(s, x, w, bias, y)
-		}
-		ct.report(b, flops)
-	})
-	b.Run("bwd_data", func(b *testing.B) {
-		dx := make([]float32, len(x))
-		ct := startCPU()
-		for b.Loop() {
-			ConvTranspose2DBackwardData(s, dy, w, dx)
-		}
-		ct.report(b, flops)
-	})
-	b.Run("bwd_filter", func(b *testing.B) {
-		dw := make([]float32, len(w))
-		db := make([]float32, s.K)
-		ct := startCPU()
-		for b.Loop() {
-			ConvTranspose2DBackwardFilter(s, x, dy, dw, db)
-		}
-		ct.report(b, flops)
-	})
+	y, dx, dw, db := make([]float32, len(dy)), make([]float32, len(x)), make([]float32, len(w)), make([]float32, s.K)
+	benchPasses(b, float64(s.N)*s.geom().flops(),
+		func() { ConvTranspose2D(s, x, w, bias, y) },
+		func() { ConvTranspose2DBackwardData(s, dy, w, dx) },
+		func() { ConvTranspose2DBackwardFilter(s, x, dy, dw, db) })
 }
 
 // The residual preset's quantiser: batch 16, 64×64 latent grid, D 64, 512 codes.
