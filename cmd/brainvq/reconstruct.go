@@ -2,14 +2,10 @@ package main
 
 import (
 	"fmt"
-	"image"
-	"image/png"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
-	"github.com/brainvq/brainvq/core/atomicfile"
 	"github.com/brainvq/brainvq/core/data"
 	"github.com/brainvq/brainvq/core/metrics"
 	"github.com/brainvq/brainvq/core/model"
@@ -51,19 +47,10 @@ func cmdReconstruct(args []string) error {
 		if !strings.HasSuffix(strings.ToLower(dst), ".png") {
 			dst += ".png"
 		}
-		if err := writeGreyPNG(dst, xhat[i*size*size:(i+1)*size*size], size, size); err != nil {
+		if err := data.SaveImage(dst, xhat[i*size*size:(i+1)*size*size], size, size); err != nil {
 			return err
 		}
 		fmt.Printf("%s → %s  SSIM %.4f\n", path, dst, metrics.SSIM(x[i*size*size:(i+1)*size*size], xhat[i*size*size:(i+1)*size*size], size, size))
 	}
 	return nil
-}
-
-// writeGreyPNG writes v [h,w] in [0,1] as an 8-bit grey PNG, atomically.
-func writeGreyPNG(path string, v []float32, w, h int) error {
-	img := image.NewGray(image.Rect(0, 0, w, h))
-	for i, p := range v {
-		img.Pix[i] = uint8(min(max(p*255+0.5, 0), 255))
-	}
-	return atomicfile.Write(path, func(wr io.Writer) error { return png.Encode(wr, img) })
 }

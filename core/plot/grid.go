@@ -9,10 +9,10 @@ import (
 	"image/draw"
 	"image/png"
 	"io"
-	"math"
 	"sync"
 
 	"github.com/brainvq/brainvq/core/atomicfile"
+	"github.com/brainvq/brainvq/core/data"
 	"github.com/brainvq/brainvq/core/metrics"
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/opentype"
@@ -142,22 +142,11 @@ func checkGrid(originals, recons []float32, n, h, w int, labels []string) error 
 	return nil
 }
 
-// grey8 maps a pixel value in [0, 1] to a grey level: round(255·clip(v, 0, 1)); NaN becomes 0.
-func grey8(v float32) uint8 {
-	if !(v > 0) { // also NaN
-		return 0
-	}
-	if v >= 1 {
-		return 255
-	}
-	return uint8(math.Round(float64(v) * 255))
-}
-
 // drawTile paints the h×w image x into the rectangle t of dst, each pixel a scale×scale block.
 func drawTile(dst *image.RGBA, t image.Rectangle, x []float32, h, w, scale int) {
 	for i := range h {
 		for j := range w {
-			g := grey8(x[i*w+j])
+			g := data.Pixel(x[i*w+j])
 			for di := range scale {
 				off := dst.PixOffset(t.Min.X+j*scale, t.Min.Y+i*scale+di)
 				for range scale {
