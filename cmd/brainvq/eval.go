@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 
 	"github.com/brainvq/brainvq/core/data"
 	"github.com/brainvq/brainvq/core/model"
@@ -34,7 +35,7 @@ func cmdEval(args []string) error {
 	}
 	dir := *out
 	if dir == "" {
-		dir = dirOf(*ckPath)
+		dir = filepath.Dir(*ckPath)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -56,15 +57,6 @@ func cmdEval(args []string) error {
 		fmt.Printf("recorded test SSIM in %s\n", *ckPath)
 	}
 	return nil
-}
-
-func dirOf(path string) string {
-	for i := len(path) - 1; i >= 0; i-- {
-		if path[i] == '/' {
-			return path[:i]
-		}
-	}
-	return "."
 }
 
 func cmdInfo(args []string) error {

@@ -83,12 +83,11 @@ type Trainer struct {
 	graph *graph
 	epoch int // completed epochs
 	// the running epoch
-	perm                       []int
-	pos, steps                 int
-	sumRecon, sumVQ, lastPerp  float64
-	epochStart                 time.Time
-	imagesSeen                 int
-	restartedAtStart, trainedN int
+	perm                      []int
+	pos, steps                int
+	sumRecon, sumVQ, lastPerp float64
+	epochStart                time.Time
+	restartedAtStart          int
 }
 
 // New starts training a fresh model of cfg with preprocessing constants pre (from the training split).
@@ -135,7 +134,6 @@ func (t *Trainer) startEpoch(n int) {
 	t.perm = r.Perm(n)
 	t.pos, t.steps, t.sumRecon, t.sumVQ = 0, 0, 0, 0
 	t.epochStart = time.Now()
-	t.imagesSeen = 0
 	t.restartedAtStart = t.cb.Restarted
 }
 
@@ -179,7 +177,6 @@ func (t *Trainer) Steps(train *data.Split, n int, progress func(Progress)) (int,
 		t.applyUpdate()
 		t.steps++
 		done++
-		t.imagesSeen += b
 		t.sumRecon += res.Recon
 		t.sumVQ += res.VQ
 		t.lastPerp = metrics.Perplexity(histogram(t.graph.q.Indices, t.Model.Config.NumCodes))
@@ -187,7 +184,7 @@ func (t *Trainer) Steps(train *data.Split, n int, progress func(Progress)) (int,
 			el := time.Since(t.epochStart)
 			progress(Progress{Epoch: t.epoch + 1, Step: t.steps, Steps: total, Recon: t.sumRecon / float64(t.steps),
 				VQ: t.sumVQ / float64(t.steps), Perplexity: t.lastPerp, Elapsed: el,
-				ImagesPerSecond: float64(t.imagesSeen) / el.Seconds()})
+				ImagesPerSecond: float64(t.steps*b) / el.Seconds()})
 		}
 	}
 	return done, nil
@@ -221,7 +218,7 @@ func (t *Trainer) EndEpoch(val *data.Split) (EpochStats, error) {
 	el := time.Since(t.epochStart)
 	st := EpochStats{Epoch: t.epoch + 1, Steps: t.steps, TrainRecon: t.sumRecon / float64(t.steps),
 		TrainVQ: t.sumVQ / float64(t.steps), TrainPerplexity: t.lastPerp, Restarted: t.cb.Restarted - t.restartedAtStart,
-		Seconds: el.Seconds(), ImagesPerSecond: float64(t.imagesSeen) / el.Seconds()}
+		Seconds: el.Seconds(), ImagesPerSecond: float64(t.steps*t.Options.BatchSize) / el.Seconds()}
 	if val != nil {
 		ev, err := Evaluate(t.Model, val, nil)
 		if err != nil {
@@ -303,8 +300,7 @@ func (t *Trainer) Checkpoint() (*model.Checkpoint, error) {
 		Epoch: t.epoch, Step: steps, TestSSIM: math.NaN(), State: state, Info: raw}, nil
 }
 
-// Resume rebuilds a trainer from a checkpoint that Checkpoint wrote. opt, when not nil, overrides the saved
-// options except those that would change the run's meaning (the batch size stays as saved).
+// Resume rebuilds a trainer from a checkpoint that Checkpoint wrote, with the options saved in it.
 func Resume(ck *model.Checkpoint) (*Trainer, error) {
 	var info trainerInfo
 	if len(ck.Info) == 0 {
