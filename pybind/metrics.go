@@ -3,8 +3,8 @@ package pybind
 import (
 	"fmt"
 
-	"github.com/brainvq/brainvq/core/kernels"
 	"github.com/brainvq/brainvq/core/metrics"
+	"github.com/brainvq/brainvq/core/parallel"
 )
 
 // pairs decodes two batches a and b of n images of h×w little-endian float32 values each.
@@ -85,19 +85,19 @@ func UsedFraction(counts []byte) (f float64, err error) {
 	return metrics.UsedFraction(c), nil
 }
 
-// SetThreads sets how many threads the compute kernels use (0: all cores) and returns the number now in
+// SetThreads sets how many threads brainvq keeps busy (0: all cores; see core/parallel) and returns the number now in
 // effect.
 func SetThreads(n int) (effective int, err error) {
 	defer guard("SetThreads", &err)
 	if n < 0 {
 		return 0, fmt.Errorf("brainvq: thread count %d must not be negative", n)
 	}
-	kernels.SetThreads(n)
-	return kernels.Threads(), nil
+	parallel.SetThreads(n)
+	return parallel.Threads(), nil
 }
 
-// Threads returns how many threads the compute kernels use.
+// Threads returns how many threads brainvq keeps busy.
 func Threads() (n int, err error) {
 	defer guard("Threads", &err)
-	return kernels.Threads(), nil
+	return parallel.Threads(), nil
 }

@@ -14,8 +14,8 @@ import (
 
 	"github.com/brainvq/brainvq/bench/benchdata"
 	"github.com/brainvq/brainvq/core/data"
-	"github.com/brainvq/brainvq/core/kernels"
 	"github.com/brainvq/brainvq/core/model"
+	"github.com/brainvq/brainvq/core/parallel"
 	"github.com/brainvq/brainvq/core/train"
 )
 
@@ -65,7 +65,7 @@ func run(preset string, batch, steps, warmup, threads int, mode, dataPath string
 		return fmt.Errorf("--data is required")
 	}
 	runtime.GOMAXPROCS(threads)
-	kernels.SetThreads(threads)
+	parallel.SetThreads(threads)
 	const size = 256
 	im, err := benchdata.Read(dataPath, size)
 	if err != nil {

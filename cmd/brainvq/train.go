@@ -16,8 +16,8 @@ import (
 
 	"github.com/brainvq/brainvq/core/atomicfile"
 	"github.com/brainvq/brainvq/core/data"
-	"github.com/brainvq/brainvq/core/kernels"
 	"github.com/brainvq/brainvq/core/model"
+	"github.com/brainvq/brainvq/core/parallel"
 	"github.com/brainvq/brainvq/core/plot"
 	"github.com/brainvq/brainvq/core/train"
 )
@@ -54,7 +54,7 @@ func cmdTrain(args []string) error {
 	size := fs.Int("size", 256, "image size the model takes")
 	resize := fs.Bool("resize", false, "resample images of other sizes to --size instead of failing")
 	resume := fs.Bool("resume", false, "continue from --out/checkpoint.bvq (model and optimiser settings then come from it)")
-	threads := fs.Int("threads", 0, "CPU threads for the kernels (0: all)")
+	threads := fs.Int("threads", 0, "CPU threads brainvq may keep busy (0: all)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -62,7 +62,7 @@ func cmdTrain(args []string) error {
 		return fmt.Errorf("unexpected arguments %v (flags go before nothing else; see --help)", fs.Args())
 	}
 	if *threads > 0 {
-		kernels.SetThreads(*threads)
+		parallel.SetThreads(*threads)
 	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return err

@@ -6,6 +6,8 @@ import (
 	"math/bits"
 	"sync"
 	"sync/atomic"
+
+	"github.com/brainvq/brainvq/core/parallel"
 )
 
 // ConvShape describes a 2D convolution of N images: x [N,C,H,W] ⋆ w [K,C,KH,KW] (+ b [K]) → y [N,K,OH,OW],
@@ -137,26 +139,12 @@ func mustConvLen(fn, name string, v []float32, want int) {
 var errBadShape = errors.New("inconsistent sizes")
 
 // convWorkers is how many goroutines the convolution and quantiser kernels split their work over: the
-// package's Threads() setting.
-func convWorkers() int { return Threads() }
+// process's thread setting (parallel.Threads).
+func convWorkers() int { return parallel.Threads() }
 
-// convFor runs fn(worker, lo, hi) over a static split of [0, n) into at most convWorkers() contiguous ranges,
-// one goroutine each, and waits. For short, even work (sums, copies).
-func convFor(n int, fn func(worker, lo, hi int)) {
-	workers := min(convWorkers(), n)
-	if workers <= 1 {
-		if n > 0 {
-			fn(0, 0, n)
-		}
-		return
-	}
-	var wg sync.WaitGroup
-	for wk := 1; wk < workers; wk++ {
-		wg.Go(func() { fn(wk, wk*n/workers, (wk+1)*n/workers) })
-	}
-	fn(0, 0, n/workers)
-	wg.Wait()
-}
+// convFor runs fn(worker, lo, hi) over a static split of [0, n) into at most convWorkers() contiguous ranges
+// (parallel.For). For short, even work (sums, copies).
+func convFor(n int, fn func(worker, lo, hi int)) { parallel.For(n, fn) }
 
 // convTasks runs body on up to convWorkers() goroutines at once and waits; each body pulls task indices
 // from [0, n) with next until next reports false. Tasks are handed out as workers become free, which keeps
@@ -169,16 +157,7 @@ func convTasks(n int, body func(next func() (int, bool))) {
 		return t, t < n
 	}
 	workers := min(convWorkers(), n)
-	if workers <= 1 {
-		body(next)
-		return
-	}
-	var wg sync.WaitGroup
-	for range workers - 1 {
-		wg.Go(func() { body(next) })
-	}
-	body(next)
-	wg.Wait()
+	parallel.ForWorkers(max(workers, 1), workers, func(_, _, _ int) { body(next) })
 }
 
 // convScratchPools recycle float32 work buffers (im2col columns, GEMM tiles, partial gradients) so that

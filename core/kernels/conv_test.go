@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"testing"
+
+	"github.com/brainvq/brainvq/core/parallel"
 )
 
 func randSlice(rng *rand.Rand, n int) []float32 {
@@ -100,7 +102,7 @@ func withSettings(t *testing.T, f func(t *testing.T)) {
 	oldSwap, oldSwapCKK, oldCol2im := fwdSwapMaxK, fwdSwapMinCKK, col2imMaxC
 	oldAsm := useAVX512
 	defer func() {
-		SetThreads(0)
+		parallel.SetThreads(0)
 		colBudget, filterColBudget = oldCol, oldFilter
 		fwdSwapMaxK, fwdSwapMinCKK, col2imMaxC = oldSwap, oldSwapCKK, oldCol2im
 		useAVX512 = oldAsm
@@ -111,7 +113,7 @@ func withSettings(t *testing.T, f func(t *testing.T)) {
 		{3, 1, 1 << 30, 0, true}, {1, 1 << 20, 0, 1 << 30, true},
 	} {
 		useAVX512 = oldAsm && !st.noAsm
-		SetThreads(st.threads)
+		parallel.SetThreads(st.threads)
 		colBudget, filterColBudget = st.budget, st.budget
 		fwdSwapMaxK, fwdSwapMinCKK, col2imMaxC = st.swapMaxK, 0, st.col2imMaxC
 		t.Run(fmt.Sprintf("%+v", st), f)
@@ -475,7 +477,7 @@ func TestSteadyStateAllocations(t *testing.T) {
 // count and however the tasks happen to be scheduled.
 func TestBackwardFilterDeterministic(t *testing.T) {
 	oldCol := filterColBudget
-	defer func() { SetThreads(0); filterColBudget = oldCol }()
+	defer func() { parallel.SetThreads(0); filterColBudget = oldCol }()
 	filterColBudget = 1 // one output row per band: many tasks
 	rng := rand.New(rand.NewPCG(11, 12))
 	for _, s := range []ConvShape{
@@ -484,11 +486,11 @@ func TestBackwardFilterDeterministic(t *testing.T) {
 	} {
 		x := randSlice(rng, s.N*s.C*s.H*s.W)
 		dy := randSlice(rng, s.N*s.K*s.OutH()*s.OutW())
-		SetThreads(1)
+		parallel.SetThreads(1)
 		want := make([]float32, s.K*s.C*s.KH*s.KW)
 		Conv2DBackwardFilter(s, x, dy, want, nil)
 		for _, threads := range []int{2, 3, 4, 3} {
-			SetThreads(threads)
+			parallel.SetThreads(threads)
 			got := make([]float32, len(want))
 			Conv2DBackwardFilter(s, x, dy, got, nil)
 			for i := range want {

@@ -7,7 +7,7 @@
 // All arrays are row-major; images and activations are NCHW.
 //
 // How the convolutions run (conv_gemm.go, conv_packed.go, conv_implicit.go): a call packs its weights once
-// into the micro-kernel's panel layout, then hands (image, band of output rows) tasks to Threads()
+// into the micro-kernel's panel layout, then hands (image, band of output rows) tasks to parallel.Threads()
 // goroutines as they come free. Where the output rows are a multiple of 32 wide, a task copies the rows
 // its band reads, zero-padded, and an 8×32 AVX-512 micro-kernel reads the patches from that copy through
 // offsets (implicit GEMM); otherwise the patches are gathered into packed panels first. The weight gradient

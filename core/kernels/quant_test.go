@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/brainvq/brainvq/core/parallel"
 )
 
 // checkNearest runs NearestCodes and requires exactly the naive float64 answer, ties included.
@@ -34,10 +36,10 @@ func checkNearest(t *testing.T, what string, z []float32, n, d, hw int, codebook
 // large one.
 func withQuantSettings(t *testing.T, f func(t *testing.T)) {
 	oldBudget := quantBudget
-	defer func() { SetThreads(0); quantBudget = oldBudget }()
+	defer func() { parallel.SetThreads(0); quantBudget = oldBudget }()
 	for _, procs := range []int{1, 3} {
 		for _, budget := range []int{1, 1 << 17} {
-			SetThreads(procs)
+			parallel.SetThreads(procs)
 			quantBudget = budget
 			t.Run(fmt.Sprintf("procs%d_budget%d", procs, budget), f)
 		}

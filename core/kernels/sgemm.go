@@ -3,6 +3,8 @@ package kernels
 import (
 	"fmt"
 	"unsafe"
+
+	"github.com/brainvq/brainvq/core/parallel"
 )
 
 // Tile and block sizes of Sgemm. The micro-kernel computes an sgemmMR×sgemmNR tile of C from a packed
@@ -48,7 +50,7 @@ var (
 // C is m×n (ldc ≥ n). When beta is 0, C is only written, so NaN or Inf already in C does not leak into
 // the result. Sgemm panics when a dimension is negative, a stride is too small or a slice is too short.
 //
-// Large products run on up to Threads() goroutines. On amd64 CPUs with AVX-512 the inner loops are
+// Large products run on up to parallel.Threads() goroutines. On amd64 CPUs with AVX-512 the inner loops are
 // assembly; elsewhere (or with BRAINVQ_NOASM=1) a blocked pure-Go kernel computes the same thing.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	g := gemmArgs{transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta,
@@ -61,7 +63,7 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		scaleC(m, n, beta, c, ldc)
 		return
 	}
-	if w := g.workers(Threads()); w > 1 {
+	if w := g.workers(parallel.Threads()); w > 1 {
 		runParallel(g, w)
 		return
 	}
@@ -173,7 +175,7 @@ func (g *gemmArgs) workers(limit int) int {
 }
 
 // runParallel splits the product along m or n, whichever costs less in padded multiply-adds and
-// packing, into chunks that up to workers goroutines take in turn (see parallelChunks), and runs them.
+// packing, into chunks that up to workers goroutines take in turn (see parallel.Chunks), and runs them.
 // (g is passed by value so that the serial path's gemmArgs stays on the stack.)
 func runParallel(g gemmArgs, workers int) {
 	tm, tn := ceilDiv(g.m, sgemmMR), ceilDiv(g.n, sgemmNR) // tiles along m and n
@@ -187,7 +189,7 @@ func runParallel(g gemmArgs, workers int) {
 	colsN := ceilDiv(tn, wn) * sgemmNR
 	costN := tm*sgemmMR*colsN*g.k + sgemmPackCost*(g.k*colsN+tm*sgemmMR*g.k*ceilDiv(colsN, nc))
 	if costM <= costN {
-		parallelChunks(tm, chunkTiles(tm, wm, sgemmMC/sgemmMR*sgemmSplitBlocks), wm, func(lo, hi int) {
+		parallel.Chunks(tm, chunkTiles(tm, wm, sgemmMC/sgemmMR*sgemmSplitBlocks), wm, func(lo, hi int) {
 			s := g
 			i0, i1 := lo*sgemmMR, min(hi*sgemmMR, g.m)
 			s.m = i1 - i0
@@ -201,7 +203,7 @@ func runParallel(g gemmArgs, workers int) {
 		})
 		return
 	}
-	parallelChunks(tn, chunkTiles(tn, wn, nc/sgemmNR), wn, func(lo, hi int) {
+	parallel.Chunks(tn, chunkTiles(tn, wn, nc/sgemmNR), wn, func(lo, hi int) {
 		s := g
 		j0, j1 := lo*sgemmNR, min(hi*sgemmNR, g.n)
 		s.n = j1 - j0

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/brainvq/brainvq/core/parallel"
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
 )
@@ -26,7 +27,9 @@ func sgemmBenchData(m, k, n int) (a, b, c []float32) {
 // benchGemm runs f b.N times and reports GFLOP/s for an m×k×n product (wall clock). With one thread it
 // also reports cpu-GFLOP/s, measured on the thread's own CPU time where the OS provides it: on a shared
 // machine that figure is not lowered by other processes taking the core away.
-func benchGemm(b *testing.B, m, k, n int, f func()) { benchGemmCPU(b, m, k, n, Threads() == 1, f) }
+func benchGemm(b *testing.B, m, k, n int, f func()) {
+	benchGemmCPU(b, m, k, n, parallel.Threads() == 1, f)
+}
 
 // benchGemmWall is benchGemm without the CPU-time metric (for code that may run on other threads).
 func benchGemmWall(b *testing.B, m, k, n int, f func()) { benchGemmCPU(b, m, k, n, false, f) }
@@ -59,8 +62,8 @@ func BenchmarkSgemm(b *testing.B) {
 		a, bb, c := sgemmBenchData(m, k, n)
 		for _, th := range []int{1, 2} {
 			b.Run(fmt.Sprintf("%dx%dx%d/threads=%d", m, k, n, th), func(b *testing.B) {
-				SetThreads(th)
-				defer SetThreads(0)
+				parallel.SetThreads(th)
+				defer parallel.SetThreads(0)
 				benchGemm(b, m, k, n, func() { Sgemm(false, false, m, n, k, 1, a, k, bb, n, 0, c, n) })
 			})
 		}
@@ -82,8 +85,8 @@ func BenchmarkSgemmTrans(b *testing.B) {
 			}
 			name := fmt.Sprintf("%dx%dx%d/%s/threads=1", m, k, n, transName(tr[0], tr[1]))
 			b.Run(name, func(b *testing.B) {
-				SetThreads(1)
-				defer SetThreads(0)
+				parallel.SetThreads(1)
+				defer parallel.SetThreads(0)
 				benchGemm(b, m, k, n, func() { Sgemm(tr[0], tr[1], m, n, k, 1, a, lda, bb, ldb, 0, c, n) })
 			})
 		}

@@ -5,8 +5,9 @@ import (
 	"math"
 	"math/rand/v2"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/brainvq/brainvq/core/parallel"
 )
 
 // refSgemm is the reference: C = alpha·op(A)·op(B) + beta·C accumulated in float64, with beta 0 meaning
@@ -143,8 +144,8 @@ func sgForEachPath(t *testing.T, f func(t *testing.T)) {
 func TestSgemmSmallShapes(t *testing.T) {
 	sizes := []int{1, 3, 17, 31, 33, 100}
 	sgForEachPath(t, func(t *testing.T) {
-		defer SetThreads(0)
-		SetThreads(1)
+		defer parallel.SetThreads(0)
+		parallel.SetThreads(1)
 		r := rand.New(rand.NewPCG(1, 2))
 		for _, tA := range []bool{false, true} {
 			for _, tB := range []bool{false, true} {
@@ -168,7 +169,7 @@ func TestSgemmLargeShapes(t *testing.T) {
 	sgForEachPath(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(3, 4))
 		for _, threads := range []int{1, 2} {
-			SetThreads(threads)
+			parallel.SetThreads(threads)
 			for _, s := range shapes {
 				for _, tA := range []bool{false, true} {
 					for _, tB := range []bool{false, true} {
@@ -178,7 +179,7 @@ func TestSgemmLargeShapes(t *testing.T) {
 				}
 			}
 		}
-		SetThreads(0)
+		parallel.SetThreads(0)
 	})
 }
 
@@ -193,7 +194,7 @@ func TestSgemmAlphaBeta(t *testing.T) {
 	sgForEachPath(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(5, 6))
 		for _, threads := range []int{1, 2} {
-			SetThreads(threads)
+			parallel.SetThreads(threads)
 			for _, x := range ab {
 				for _, s := range [][3]int{{31, 33, 17}, {100, 3, 257}, {3, 100, 1}, {150, 140, 130}, {7, 9, 0}} {
 					for _, tA := range []bool{false, true} {
@@ -205,7 +206,7 @@ func TestSgemmAlphaBeta(t *testing.T) {
 				}
 			}
 		}
-		SetThreads(0)
+		parallel.SetThreads(0)
 	})
 }
 
@@ -215,13 +216,13 @@ func TestSgemmParallelSplits(t *testing.T) {
 	sgForEachPath(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(7, 8))
 		for _, threads := range []int{2, 3, 5} {
-			SetThreads(threads)
+			parallel.SetThreads(threads)
 			for _, s := range shapes {
 				sgCheck(t, r, sgCase{transA: s[0]%2 == 1, transB: s[1]%3 == 0, m: s[0], n: s[1], k: s[2],
 					pad: 1, alpha: 1, beta: 0.5})
 			}
 		}
-		SetThreads(0)
+		parallel.SetThreads(0)
 	})
 }
 
@@ -262,81 +263,14 @@ func TestSgemmPanics(t *testing.T) {
 }
 
 func TestSgemmNoAllocs(t *testing.T) {
-	defer SetThreads(0)
-	SetThreads(1)
+	defer parallel.SetThreads(0)
+	parallel.SetThreads(1)
 	m, n, k := 100, 70, 50
 	a, b, c := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
 	Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n) // fill the buffer pools
 	allocs := testing.AllocsPerRun(20, func() { Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n) })
 	if allocs > 0 {
 		t.Fatalf("single-threaded Sgemm allocates %.1f times per call in steady state, want 0", allocs)
-	}
-}
-
-func TestParallelFor(t *testing.T) {
-	for _, workers := range []int{1, 2, 3, 8} {
-		for _, n := range []int{0, 1, 2, 7, 100} {
-			hits := make([]int, n)
-			calls := 0
-			done := make(chan [2]int, 16)
-			parallelForWorkers(n, workers, func(lo, hi int) { done <- [2]int{lo, hi} })
-			close(done)
-			for r := range done {
-				calls++
-				if r[0] >= r[1] {
-					t.Fatalf("workers=%d n=%d: empty chunk [%d,%d)", workers, n, r[0], r[1])
-				}
-				for i := r[0]; i < r[1]; i++ {
-					hits[i]++
-				}
-			}
-			for i, h := range hits {
-				if h != 1 {
-					t.Fatalf("workers=%d n=%d: index %d covered %d times", workers, n, i, h)
-				}
-			}
-			if calls > workers {
-				t.Fatalf("workers=%d n=%d: %d chunks", workers, n, calls)
-			}
-		}
-	}
-}
-
-func TestParallelChunks(t *testing.T) {
-	for _, workers := range []int{1, 2, 3} {
-		for _, n := range []int{0, 1, 5, 64, 101} {
-			for _, grain := range []int{0, 1, 7, 200} {
-				var mu sync.Mutex
-				hits := make([]int, n)
-				parallelChunks(n, grain, workers, func(lo, hi int) {
-					if lo >= hi || (workers > 1 && hi-lo > max(grain, 1)) {
-						t.Errorf("n=%d grain=%d: bad chunk [%d,%d)", n, grain, lo, hi)
-					}
-					mu.Lock()
-					defer mu.Unlock()
-					for i := lo; i < hi; i++ {
-						hits[i]++
-					}
-				})
-				for i, h := range hits {
-					if h != 1 {
-						t.Fatalf("workers=%d n=%d grain=%d: index %d covered %d times", workers, n, grain, i, h)
-					}
-				}
-			}
-		}
-	}
-}
-
-func TestThreadsSetting(t *testing.T) {
-	defer SetThreads(0)
-	SetThreads(3)
-	if got := Threads(); got != 3 {
-		t.Fatalf("Threads() = %d after SetThreads(3)", got)
-	}
-	SetThreads(0)
-	if got := Threads(); got < 1 {
-		t.Fatalf("Threads() = %d by default, want ≥ 1", got)
 	}
 }
 
