@@ -29,7 +29,9 @@ func DefaultOptions() Options {
 	return Options{BatchSize: 16, LearningRate: 2e-4, Seed: 1}
 }
 
-func (o Options) validate() error {
+// Validate reports the first option out of its range (batch size ≥ 1, a positive finite learning rate, steps per
+// epoch ≥ 0).
+func (o Options) Validate() error {
 	switch {
 	case o.BatchSize < 1:
 		return fmt.Errorf("batch size %d must be ≥ 1", o.BatchSize)
@@ -95,7 +97,7 @@ func New(cfg model.Config, pre model.Preprocess, opt Options) (*Trainer, error) 
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if err := opt.validate(); err != nil {
+	if err := opt.Validate(); err != nil {
 		return nil, err
 	}
 	m := &model.Model{Config: cfg, Weights: model.InitWeights(cfg, opt.Seed), Pre: pre}
@@ -164,30 +166,54 @@ func (t *Trainer) Steps(train *data.Split, n int, progress func(Progress)) (int,
 			t.pos++
 		}
 		train.Batch(u, idx)
-		for i := range u {
-			u[i] -= t.Model.Pre.Mean
+		if err := t.step(u, total, progress); err != nil {
+			return done, err
 		}
-		res, err := t.graph.run(u)
-		if err != nil {
-			return done, fmt.Errorf("epoch %d step %d: %w", t.epoch+1, t.steps+1, err)
-		}
-		if math.IsNaN(res.Total) || math.IsInf(res.Total, 0) {
-			return done, fmt.Errorf("epoch %d step %d: %w (reconstruction %g, VQ %g); lower the learning rate", t.epoch+1, t.steps+1, ErrNonFinite, res.Recon, res.VQ)
-		}
-		t.applyUpdate()
-		t.steps++
 		done++
-		t.sumRecon += res.Recon
-		t.sumVQ += res.VQ
-		t.lastPerp = metrics.Perplexity(histogram(t.graph.q.Indices, t.Model.Config.NumCodes))
-		if progress != nil {
-			el := time.Since(t.epochStart)
-			progress(Progress{Epoch: t.epoch + 1, Step: t.steps, Steps: total, Recon: t.sumRecon / float64(t.steps),
-				VQ: t.sumVQ / float64(t.steps), Perplexity: t.lastPerp, Elapsed: el,
-				ImagesPerSecond: float64(t.steps*b) / el.Seconds()})
-		}
 	}
 	return done, nil
+}
+
+// StepBatch runs one optimiser step on a batch the caller made (its own loader, augmentations), starting an
+// epoch when none is running: x holds BatchSize images of ImageSize² pixels in [0,1], row-major ([B,S,S]).
+// The epoch lasts until EndEpoch; progress, when not nil, is called after the step with Steps 0 (the caller
+// knows how many batches it has). Do not mix it with Steps within one epoch.
+func (t *Trainer) StepBatch(x []float32, progress func(Progress)) error {
+	b, s := t.Options.BatchSize, t.Model.Config.ImageSize
+	if len(x) != b*s*s {
+		return fmt.Errorf("batch of %d values is not %d images of %d×%d", len(x), b, s, s)
+	}
+	if t.perm == nil {
+		t.startEpoch(0)
+	}
+	return t.step(append([]float32(nil), x...), 0, progress)
+}
+
+// step runs one optimiser step on the batch u ([B,S,S] pixels in [0,1], overwritten with u − μ) of an
+// epoch of total steps (0: unknown) and updates the epoch's running means.
+func (t *Trainer) step(u []float32, total int, progress func(Progress)) error {
+	for i := range u {
+		u[i] -= t.Model.Pre.Mean
+	}
+	res, err := t.graph.run(u)
+	if err != nil {
+		return fmt.Errorf("epoch %d step %d: %w", t.epoch+1, t.steps+1, err)
+	}
+	if math.IsNaN(res.Total) || math.IsInf(res.Total, 0) {
+		return fmt.Errorf("epoch %d step %d: %w (reconstruction %g, VQ %g); lower the learning rate", t.epoch+1, t.steps+1, ErrNonFinite, res.Recon, res.VQ)
+	}
+	t.applyUpdate()
+	t.steps++
+	t.sumRecon += res.Recon
+	t.sumVQ += res.VQ
+	t.lastPerp = metrics.Perplexity(histogram(t.graph.q.Indices, t.Model.Config.NumCodes))
+	if progress != nil {
+		el := time.Since(t.epochStart)
+		progress(Progress{Epoch: t.epoch + 1, Step: t.steps, Steps: total, Recon: t.sumRecon / float64(t.steps),
+			VQ: t.sumVQ / float64(t.steps), Perplexity: t.lastPerp, Elapsed: el,
+			ImagesPerSecond: float64(t.steps*t.Options.BatchSize) / el.Seconds()})
+	}
+	return nil
 }
 
 // EpochDone reports whether the running epoch has taken all its steps (then call EndEpoch).
@@ -309,7 +335,7 @@ func Resume(ck *model.Checkpoint) (*Trainer, error) {
 	if err := json.Unmarshal(ck.Info, &info); err != nil {
 		return nil, fmt.Errorf("checkpoint training state: %w", err)
 	}
-	if err := info.Options.validate(); err != nil {
+	if err := info.Options.Validate(); err != nil {
 		return nil, fmt.Errorf("checkpoint options: %w", err)
 	}
 	cfg := ck.Model.Config
