@@ -35,8 +35,10 @@ type gateOp struct {
 	out outSlot
 }
 
-func (op *gateOp) outShape() tensor.Shape { return tensor.Shape{op.in[0], op.in[1] / 2, op.in[2], op.in[3]} }
-func (op *gateOp) dims() (n, c, hw int)   { return op.in[0], op.in[1] / 2, op.in[2] * op.in[3] }
+func (op *gateOp) outShape() tensor.Shape {
+	return tensor.Shape{op.in[0], op.in[1] / 2, op.in[2], op.in[3]}
+}
+func (op *gateOp) dims() (n, c, hw int) { return op.in[0], op.in[1] / 2, op.in[2] * op.in[3] }
 
 func (op *gateOp) Arity() int                                     { return 1 }
 func (op *gateOp) Type() hm.Type                                  { return hm.NewFnType(tensorT(4), tensorT(4)) }
