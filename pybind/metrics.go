@@ -10,15 +10,15 @@ import (
 // pairs decodes two batches a and b of n images of h×w little-endian float32 values each.
 func pairs(a, b []byte, n, h, w int) ([]float32, []float32, error) {
 	if n < 1 || h < 1 || w < 1 {
-		return nil, nil, fmt.Errorf("brainvq: image batch shape (%d, %d, %d) must be positive", n, h, w)
+		return nil, nil, badArgf("a", "image batch shape (%d, %d, %d) must be positive", n, h, w)
 	}
 	x, err := float32s(a, n*h*w, fmt.Sprintf("first images ([%d,%d,%d])", n, h, w))
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, badArg("a", err)
 	}
 	y, err := float32s(b, n*h*w, fmt.Sprintf("second images ([%d,%d,%d])", n, h, w))
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, badArg("b", err)
 	}
 	return x, y, nil
 }
@@ -29,7 +29,7 @@ func pairs(a, b []byte, n, h, w int) ([]float32, []float32, error) {
 func SSIMBatch(a, b []byte, n, h, w int) (out []byte, err error) {
 	defer guard("SSIMBatch", &err)
 	if err := metrics.CheckSSIMSize(h, w); err != nil {
-		return nil, err
+		return nil, badArg("a", err)
 	}
 	x, y, err := pairs(a, b, n, h, w)
 	if err != nil {
@@ -43,7 +43,7 @@ func SSIMBatch(a, b []byte, n, h, w int) (out []byte, err error) {
 func PSNRBatch(a, b []byte, n, h, w int, dataRange float64) (out []byte, err error) {
 	defer guard("PSNRBatch", &err)
 	if !(dataRange > 0) {
-		return nil, fmt.Errorf("brainvq: PSNR data range %g must be positive", dataRange)
+		return nil, badArgf("data_range", "PSNR data range %g must be positive", dataRange)
 	}
 	x, y, err := pairs(a, b, n, h, w)
 	if err != nil {
@@ -69,7 +69,7 @@ func Perplexity(counts []byte) (p float64, err error) {
 	defer guard("Perplexity", &err)
 	c, err := int64Counts(counts, "counts")
 	if err != nil {
-		return 0, err
+		return 0, badArg("counts", err)
 	}
 	return metrics.Perplexity(c), nil
 }
@@ -80,7 +80,7 @@ func UsedFraction(counts []byte) (f float64, err error) {
 	defer guard("UsedFraction", &err)
 	c, err := int64Counts(counts, "counts")
 	if err != nil {
-		return 0, err
+		return 0, badArg("counts", err)
 	}
 	return metrics.UsedFraction(c), nil
 }
@@ -90,7 +90,7 @@ func UsedFraction(counts []byte) (f float64, err error) {
 func SetThreads(n int) (effective int, err error) {
 	defer guard("SetThreads", &err)
 	if n < 0 {
-		return 0, fmt.Errorf("brainvq: thread count %d must not be negative", n)
+		return 0, badArgf("n", "thread count %d must not be negative", n)
 	}
 	parallel.SetThreads(n)
 	return parallel.Threads(), nil

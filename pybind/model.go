@@ -1,6 +1,7 @@
 package pybind
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -41,9 +42,38 @@ func (m *modelObj) checkpoint() *model.Checkpoint {
 // model handle.
 func LoadModel(path string) (h int64, err error) {
 	defer guard("LoadModel", &err)
+	if err := checkPath("path", path, false); err != nil {
+		return 0, err
+	}
 	ck, err := model.LoadCheckpoint(path)
 	if err != nil {
-		return 0, err
+		return 0, badFile("path", err)
+	}
+	return handles.put(&modelObj{ck: ck}), nil
+}
+
+// ModelBytes returns the model's checkpoint as bytes, exactly what ModelSave would write (Python pickles
+// models this way).
+func ModelBytes(h int64) (out []byte, err error) {
+	defer guard("ModelBytes", &err)
+	m, err := getModel(h)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if _, err := m.checkpoint().WriteTo(&buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// ModelFromBytes reads a checkpoint given as bytes (ModelBytes, or a .bvq file's content) and returns a
+// model handle.
+func ModelFromBytes(b []byte) (h int64, err error) {
+	defer guard("ModelFromBytes", &err)
+	ck, err := model.ReadCheckpoint(bytes.NewReader(b))
+	if err != nil {
+		return 0, badArg("data", err)
 	}
 	return handles.put(&modelObj{ck: ck}), nil
 }
@@ -105,7 +135,7 @@ func ModelSetTestSSIM(h int64, v float64) (out float64, err error) {
 		return 0, err
 	}
 	if !math.IsNaN(v) && (v < -1 || v > 1) {
-		return 0, fmt.Errorf("brainvq: test SSIM %g is not in [-1, 1]", v)
+		return 0, badArgf("test_ssim", "test SSIM %g is not in [-1, 1]", v)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -118,14 +148,17 @@ func ModelSetTestSSIM(h int64, v float64) (out float64, err error) {
 // images checks n raw images x ([N,1,S,S] float32 bytes in [0,1]) against the model's image size.
 func (m *modelObj) images(x []byte, n int, what string) ([]float32, error) {
 	if err := checkCount(n, what); err != nil {
-		return nil, err
+		return nil, badArg(what, err)
 	}
 	s := m.model().Config.ImageSize
 	px, err := float32s(x, n*s*s, fmt.Sprintf("%s ([%d,1,%d,%d])", what, n, s, s))
 	if err != nil {
-		return nil, err
+		return nil, badArg(what, err)
 	}
-	return px, checkPixels(px, what)
+	if err := checkPixels(px, what); err != nil {
+		return nil, badArg(what, err)
+	}
+	return px, nil
 }
 
 // ModelEncode runs the encoder: n images x, [N,1,S,S] little-endian float32 raw pixels in [0,1], become
@@ -152,17 +185,17 @@ func ModelQuantize(h int64, ze []byte, n int) (out []byte, err error) {
 		return nil, err
 	}
 	if err := checkCount(n, "z_e"); err != nil {
-		return nil, err
+		return nil, badArg("z_e", err)
 	}
 	c := m.model().Config
 	l := c.LatentSize()
 	z, err := float32s(ze, n*c.CodeDim*l*l, fmt.Sprintf("z_e ([%d,%d,%d,%d])", n, c.CodeDim, l, l))
 	if err != nil {
-		return nil, err
+		return nil, badArg("z_e", err)
 	}
 	for i, v := range z {
 		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return nil, fmt.Errorf("brainvq: z_e: value %g at flat index %d is not finite", v, i)
+			return nil, badArgf("z_e", "value %g at flat index %d is not finite", v, i)
 		}
 	}
 	return int32Bytes(m.model().Quantize(z, n)), nil
@@ -193,17 +226,17 @@ func ModelDecode(h int64, idx []byte, n int) (out []byte, err error) {
 		return nil, err
 	}
 	if err := checkCount(n, "indices"); err != nil {
-		return nil, err
+		return nil, badArg("indices", err)
 	}
 	c := m.model().Config
 	l := c.LatentSize()
 	ids, err := int32s(idx, n*l*l, fmt.Sprintf("indices ([%d,%d,%d])", n, l, l))
 	if err != nil {
-		return nil, err
+		return nil, badArg("indices", err)
 	}
 	for i, k := range ids {
 		if k < 0 || int(k) >= c.NumCodes {
-			return nil, fmt.Errorf("brainvq: indices: code %d at flat index %d is outside [0, %d)", k, i, c.NumCodes)
+			return nil, badArgf("indices", "code %d at flat index %d is outside [0, %d)", k, i, c.NumCodes)
 		}
 	}
 	return float32Bytes(m.model().Decode(ids, n)), nil
@@ -280,6 +313,9 @@ func ModelEvaluate(h, dataset int64) (js string, err error) {
 	s, err := getAs[*data.Split](dataset, "dataset")
 	if err != nil {
 		return "", err
+	}
+	if size := m.model().Config.ImageSize; s.H != size || s.W != size {
+		return "", badArgf("x", "dataset %s holds %d×%d images; the model takes %d×%d", s.Name, s.H, s.W, size, size)
 	}
 	ev, err := train.Evaluate(m.model(), s, nil)
 	if err != nil {

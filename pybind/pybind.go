@@ -41,11 +41,13 @@ func Panic(msg string) (n int, err error) {
 
 // guard recovers a panic in the exported function named fn and stores it in *errp as an error
 // naming fn, the panic value and the Go stack from the panicking frame down (at most
-// stackLines lines). Use it as the first statement of every exported function:
+// stackLines lines); an error the function returned gets the prefix that names its Python
+// exception (see tagged in errors.go). Use it as the first statement of every exported function:
 // `defer guard("Name", &err)`.
 func guard(fn string, errp *error) {
 	r := recover()
 	if r == nil {
+		*errp = tagged(*errp)
 		return
 	}
 	*errp = fmt.Errorf("brainvq: Go panic in %s: %v\n%s", fn, r, panicStack(debug.Stack(), stackLines))

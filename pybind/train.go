@@ -2,8 +2,12 @@ package pybind
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
+	"reflect"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/brainvq/brainvq/core/data"
@@ -43,34 +47,44 @@ func NewTrainer(preset, configJSON, optionsJSON string, trainSet int64) (h int64
 		return 0, err
 	}
 	if s.H != s.W {
-		return 0, fmt.Errorf("brainvq: training images are %d×%d; the model takes square images", s.H, s.W)
+		return 0, badArgf("train", "training images are %d×%d; the model takes square images", s.H, s.W)
+	}
+	if !slices.Contains(model.Presets(), preset) {
+		return 0, badArgf("preset", "unknown preset %q (choose one of %s)", preset, strings.Join(model.Presets(), ", "))
 	}
 	cfg, err := model.NewConfig(preset, s.H)
 	if err != nil {
-		return 0, err
+		return 0, badArg("train", err)
 	}
+	base := cfg
 	cfg.EMA, cfg.DeadCodeMin = true, 1
 	if configJSON != "" {
 		var keys map[string]json.RawMessage
 		if err := json.Unmarshal([]byte(configJSON), &keys); err != nil {
-			return 0, fmt.Errorf("brainvq: model config: %w", err)
+			return 0, badType("config", fmt.Errorf("model config: %w", err))
 		}
 		for _, k := range reservedConfigKeys {
 			if _, ok := keys[k]; ok {
-				return 0, fmt.Errorf("brainvq: model config: %q is set by the trainer (preset argument, dataset image size)", k)
+				return 0, badType(k, fmt.Errorf("model config: %q is set by the trainer (preset argument, dataset image size)", k))
 			}
 		}
 	}
 	if err := decodeStrict(configJSON, &cfg, "model config"); err != nil {
-		return 0, err
+		return 0, badType("config", err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return 0, badArg(faultyField(cfg, base, model.Config.Validate, "config"), err)
 	}
 	opt := train.DefaultOptions()
 	if err := decodeStrict(optionsJSON, &opt, "training options"); err != nil {
-		return 0, err
+		return 0, badType("options", err)
+	}
+	if err := opt.Validate(); err != nil {
+		return 0, badArg(faultyField(opt, train.DefaultOptions(), train.Options.Validate, "options"), err)
 	}
 	mean, variance := data.Stats(s)
 	if !(variance > 0) {
-		return 0, fmt.Errorf("brainvq: training dataset %s has pixel variance %g; it needs images that are not all one grey", s.Name, variance)
+		return 0, badArgf("train", "training dataset %s has pixel variance %g; it needs images that are not all one grey", s.Name, variance)
 	}
 	tr, err := train.New(cfg, model.Preprocess{Mean: mean, Variance: variance}, opt)
 	if err != nil {
@@ -83,51 +97,95 @@ func NewTrainer(preset, configJSON, optionsJSON string, trainSet int64) (h int64
 // boundary it was saved at, and returns its handle.
 func ResumeTrainer(path string) (h int64, err error) {
 	defer guard("ResumeTrainer", &err)
+	if err := checkPath("path", path, false); err != nil {
+		return 0, err
+	}
 	ck, err := model.LoadCheckpoint(path)
 	if err != nil {
-		return 0, err
+		return 0, badFile("path", err)
 	}
 	tr, err := train.Resume(ck)
 	if err != nil {
-		return 0, fmt.Errorf("resume from %s: %w", path, err)
+		return 0, badArg("path", fmt.Errorf("resume from %s: %w", path, err))
 	}
 	return handles.put(&trainerObj{tr: tr}), nil
 }
 
-// trainerState is what TrainerSteps and TrainerState return, as JSON.
+// trainerState is what TrainerSteps, TrainerStepBatch and TrainerState return, as JSON.
 type trainerState struct {
-	Ran             int       `json:"ran"`        // steps this call ran (TrainerSteps only)
+	Ran             int       `json:"ran"`        // steps this call ran (TrainerSteps, TrainerStepBatch)
 	Epochs          int       `json:"epochs"`     // completed epochs
 	Running         bool      `json:"running"`    // an epoch is in progress (it took steps, not ended)
 	EpochDone       bool      `json:"epoch_done"` // the epoch in progress has taken all its steps
 	Epoch           int       `json:"epoch"`      // 1-based number of the epoch in progress (or next)
 	Step            int       `json:"step"`       // steps done in it
-	Steps           int       `json:"steps"`      // steps it takes in all
+	Steps           int       `json:"steps"`      // steps it takes in all (0: unknown, batches fed by the caller)
 	Recon           jsonFloat `json:"recon_loss"` // running mean over the epoch so far
 	VQ              jsonFloat `json:"vq_loss"`    // running mean over the epoch so far
 	Perplexity      jsonFloat `json:"perplexity"` // of the last batch
 	ImagesPerSecond jsonFloat `json:"images_per_second"`
 	Elapsed         float64   `json:"elapsed_seconds"` // since the epoch started
+	LossMin         jsonFloat `json:"step_loss_min"`   // least recon+VQ loss of one step of this call (NaN: none ran)
+	LossMax         jsonFloat `json:"step_loss_max"`   // greatest one (Python warns when it grows by orders of magnitude)
 }
 
-func (t *trainerObj) state(ran, n int) trainerState {
+// state describes the trainer for a training dataset of n images (n < 0: batches fed by the caller, whose
+// epoch has no known length unless steps_per_epoch is set).
+func (t *trainerObj) state(ran, n int, losses stepLosses) trainerState {
 	st := trainerState{Ran: ran, Epochs: t.tr.Epochs(), Running: t.running, Epoch: t.tr.Epochs() + 1,
-		Steps: t.tr.StepsPerEpoch(n)}
+		LossMin: jsonFloat(losses.min), LossMax: jsonFloat(losses.max)}
+	if n >= 0 {
+		st.Steps = t.tr.StepsPerEpoch(n)
+	} else {
+		st.Steps = t.tr.Options.StepsPerEpoch
+	}
 	if t.running {
 		p := t.last
-		st.EpochDone = t.tr.EpochDone(n)
-		st.Step, st.Steps = p.Step, p.Steps
+		st.EpochDone = n >= 0 && t.tr.EpochDone(n)
+		st.Step = p.Step
+		if n >= 0 {
+			st.Steps = p.Steps
+		}
 		st.Recon, st.VQ, st.Perplexity = jsonFloat(p.Recon), jsonFloat(p.VQ), jsonFloat(p.Perplexity)
 		st.ImagesPerSecond, st.Elapsed = jsonFloat(p.ImagesPerSecond), p.Elapsed.Seconds()
 	}
 	return st
 }
 
+// stepLosses tracks the least and greatest loss (reconstruction + VQ) of single steps, recovered from the
+// epoch's running means: step k's loss is k·mean_k − (k−1)·mean_{k−1}.
+type stepLosses struct {
+	min, max float64
+	prevSum  float64 // (k−1)·mean_{k−1} of the last step seen
+}
+
+// newStepLosses starts tracking after progress p of the running epoch (a zero p: none).
+func newStepLosses(p train.Progress) stepLosses {
+	return stepLosses{min: math.NaN(), max: math.NaN(), prevSum: (p.Recon + p.VQ) * float64(p.Step)}
+}
+
+// observe records the step that progress p reports.
+func (l *stepLosses) observe(p train.Progress) {
+	sum := (p.Recon + p.VQ) * float64(p.Step)
+	if p.Step == 1 {
+		l.prevSum = 0
+	}
+	v := sum - l.prevSum
+	l.prevSum = sum
+	if math.IsNaN(l.min) || v < l.min {
+		l.min = v
+	}
+	if math.IsNaN(l.max) || v > l.max {
+		l.max = v
+	}
+}
+
 // TrainerSteps runs up to n optimiser steps of the current epoch on the training dataset trainSet (starting
 // an epoch when none is running) and returns the trainer's state afterwards as JSON: ran (steps run; fewer
 // than n when the epoch's steps are done), epochs, running, epoch_done, epoch, step, steps, recon_loss,
-// vq_loss (running means over the epoch), perplexity (last batch), images_per_second, elapsed_seconds.
-// A loss that becomes NaN or infinite is an error; the steps before it stay applied.
+// vq_loss (running means over the epoch), perplexity (last batch), images_per_second, elapsed_seconds,
+// step_loss_min and step_loss_max. A loss that becomes NaN or infinite is an error (FloatingPointError in
+// Python); the steps before it stay applied.
 func TrainerSteps(h, trainSet int64, n int) (js string, err error) {
 	defer guard("TrainerSteps", &err)
 	t, err := getTrainer(h)
@@ -139,35 +197,83 @@ func TrainerSteps(h, trainSet int64, n int) (js string, err error) {
 		return "", err
 	}
 	if n < 1 {
-		return "", fmt.Errorf("brainvq: steps per call %d must be at least 1", n)
+		return "", badArgf("n", "steps per call %d must be at least 1", n)
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	ran, err := t.tr.Steps(s, n, func(p train.Progress) { t.last = p })
+	if size := t.tr.Model.Config.ImageSize; s.H != size || s.W != size {
+		return "", badArgf("train", "dataset %s holds %d×%d images; the model takes %d×%d", s.Name, s.H, s.W, size, size)
+	}
+	losses := newStepLosses(t.runningProgress())
+	ran, err := t.tr.Steps(s, n, func(p train.Progress) { t.last = p; losses.observe(p) })
 	if ran > 0 {
 		t.running = true
 	}
 	if err != nil {
 		return "", err
 	}
-	return marshal(t.state(ran, s.N))
+	return marshal(t.state(ran, s.N, losses))
+}
+
+// runningProgress is the last progress of the epoch in progress (zero when none is running).
+func (t *trainerObj) runningProgress() train.Progress {
+	if t.running {
+		return t.last
+	}
+	return train.Progress{}
+}
+
+// TrainerStepBatch runs one optimiser step on a batch the caller made (its own loader, augmentations):
+// pixels holds n images of the model's size, [N,S,S] little-endian float32 in [0,1], with n the trainer's
+// batch size. It starts an epoch when none is running; the caller ends it with TrainerEndEpoch. It returns
+// the state as TrainerSteps does (steps: steps_per_epoch, 0 when unset; epoch_done false).
+func TrainerStepBatch(h int64, pixels []byte, n int) (js string, err error) {
+	defer guard("TrainerStepBatch", &err)
+	t, err := getTrainer(h)
+	if err != nil {
+		return "", err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	b, size := t.tr.Options.BatchSize, t.tr.Model.Config.ImageSize
+	if n != b {
+		return "", badArgf("batch", "%d images given, the trainer's batch size is %d", n, b)
+	}
+	px, err := float32s(pixels, n*size*size, fmt.Sprintf("batch ([%d,%d,%d])", n, size, size))
+	if err != nil {
+		return "", badArg("batch", err)
+	}
+	if err := checkPixels(px, "batch"); err != nil {
+		return "", badArg("batch", err)
+	}
+	losses := newStepLosses(t.runningProgress())
+	err = t.tr.StepBatch(px, func(p train.Progress) { t.last = p; losses.observe(p) })
+	if err != nil {
+		return "", err
+	}
+	t.running = true
+	return marshal(t.state(1, -1, losses))
 }
 
 // TrainerState returns the trainer's state as TrainerSteps does (ran 0), for a training dataset of the
-// same size as trainSet.
+// same size as trainSet; trainSet 0 means batches fed by the caller (TrainerStepBatch).
 func TrainerState(h, trainSet int64) (js string, err error) {
 	defer guard("TrainerState", &err)
 	t, err := getTrainer(h)
 	if err != nil {
 		return "", err
 	}
-	s, err := getAs[*data.Split](trainSet, "dataset")
-	if err != nil {
-		return "", err
+	n := -1
+	if trainSet != 0 {
+		s, err := getAs[*data.Split](trainSet, "dataset")
+		if err != nil {
+			return "", err
+		}
+		n = s.N
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return marshal(t.state(0, s.N))
+	return marshal(t.state(0, n, newStepLosses(train.Progress{})))
 }
 
 // TrainerEndEpoch closes the epoch in progress, whether or not it has taken all its steps: it validates on
@@ -188,7 +294,7 @@ func TrainerEndEpoch(h, valSet int64) (js string, err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if !t.running {
-		return "", fmt.Errorf("brainvq: no epoch is running (run steps first)")
+		return "", badState(errors.New("no epoch is running (run steps first)"))
 	}
 	st, err := t.tr.EndEpoch(val)
 	if err != nil {
@@ -272,8 +378,8 @@ func TrainerSave(h int64, path string) (ok bool, err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.running {
-		return false, fmt.Errorf("brainvq: cannot save in the middle of epoch %d (step %d of %d): finish or end the epoch first",
-			t.tr.Epochs()+1, t.last.Step, t.last.Steps)
+		return false, badState(fmt.Errorf("cannot save in the middle of epoch %d (step %d): finish or end the epoch first",
+			t.tr.Epochs()+1, t.last.Step))
 	}
 	ck, err := t.tr.Checkpoint()
 	if err != nil {
@@ -283,4 +389,24 @@ func TrainerSave(h int64, path string) (ok bool, err error) {
 		return false, err
 	}
 	return true, nil
+}
+
+// faultyField names the field of v whose value makes validate fail: the JSON name of the first field that,
+// set back to its value in base (the defaults), makes v valid; fallback when no single field does. It lets
+// an error from a Validate method name the Python keyword at fault without repeating the limits here.
+func faultyField[T any](v, base T, validate func(T) error, fallback string) string {
+	rv, rb := reflect.ValueOf(&v).Elem(), reflect.ValueOf(base)
+	for i := range rv.NumField() {
+		f := rv.Type().Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if !f.IsExported() || name == "" || name == "-" {
+			continue
+		}
+		trial := v
+		reflect.ValueOf(&trial).Elem().Field(i).Set(rb.Field(i))
+		if validate(trial) == nil {
+			return name
+		}
+	}
+	return fallback
 }
