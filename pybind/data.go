@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/brainvq/brainvq/core/data"
+	"github.com/brainvq/brainvq/core/standin"
 )
 
 // Datasets are *data.Split values in the handle registry: [N,H,W] float32 pixels in [0,1], read-only once
@@ -174,7 +175,7 @@ type standInOptions struct {
 
 // MakeStandIn writes an OASIS-layout stand-in dataset made from the T1 volume at template (.nii or
 // .nii.gz) into out/keras_png_slices_data and returns that folder. optionsJSON holds the options (see
-// data.StandInOptions) with the keys seed, train_subjects, validate_subjects, test_subjects, slices, size,
+// standin.Options) with the keys seed, train_subjects, validate_subjects, test_subjects, slices, size,
 // skull_stripped, contrast, white_level, min_brain, notice, overwrite and workers; unknown keys are errors.
 func MakeStandIn(template, out, optionsJSON string) (root string, err error) {
 	defer guard("MakeStandIn", &err)
@@ -202,15 +203,15 @@ func MakeStandIn(template, out, optionsJSON string) (root string, err error) {
 			return "", fmt.Errorf("stand-in option %s = %g must be finite and not negative", v.name, v.x)
 		}
 	}
-	vol, err := data.LoadNIfTI(template)
+	vol, err := standin.LoadNIfTI(template)
 	if err != nil {
 		return "", err
 	}
-	opt := data.StandInOptions{Seed: o.Seed, TrainSubjects: o.TrainSubjects, ValidateSubjects: o.ValidateSubjects,
+	opt := standin.Options{Seed: o.Seed, TrainSubjects: o.TrainSubjects, ValidateSubjects: o.ValidateSubjects,
 		TestSubjects: o.TestSubjects, Slices: o.Slices, Size: o.Size, MinBrain: o.MinBrain,
 		SkullStripped: o.SkullStripped, WhiteLevel: o.WhiteLevel, Contrast: o.Contrast, Notice: o.Notice,
 		Source: template, Overwrite: o.Overwrite, Workers: o.Workers}
-	if err := data.MakeStandIn(vol, out, opt, nil); err != nil {
+	if err := standin.Make(vol, out, opt, nil); err != nil {
 		return "", err
 	}
 	return filepath.Join(out, data.DataDirName), nil

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/brainvq/brainvq/core/data"
+	"github.com/brainvq/brainvq/core/standin"
 )
 
 // defaultTemplate is where scripts/fetch_template.sh puts the MNI ICBM152 2009a T1 template.
@@ -83,15 +84,15 @@ func (m *makeFlags) check() error {
 	return nil
 }
 
-func (m *makeFlags) run(vol *data.Volume, source, notice string, skullStripped bool, contrast float64) error {
-	opt := data.StandInOptions{Seed: m.seed, TrainSubjects: m.train, ValidateSubjects: m.validate,
+func (m *makeFlags) run(vol *standin.Volume, source, notice string, skullStripped bool, contrast float64) error {
+	opt := standin.Options{Seed: m.seed, TrainSubjects: m.train, ValidateSubjects: m.validate,
 		TestSubjects: m.test, Slices: m.slices, Size: m.size, SkullStripped: skullStripped, Notice: notice,
 		Source: source, Overwrite: m.force, Workers: m.ws, Contrast: contrast}
 	fmt.Printf("volume %s: %d×%d×%d voxels of %.3g×%.3g×%.3g mm\n", source, vol.Dim[0], vol.Dim[1], vol.Dim[2],
 		vol.Spacing[0], vol.Spacing[1], vol.Spacing[2])
 	start := time.Now()
 	lastTenth := -1
-	err := data.MakeStandIn(vol, m.out, opt, func(done, total int) {
+	err := standin.Make(vol, m.out, opt, func(done, total int) {
 		if t := 10 * done / total; t != lastTenth {
 			lastTenth = t
 			fmt.Printf("  %4d/%d slices (%.1fs)\n", done, total, time.Since(start).Seconds())
@@ -129,7 +130,7 @@ func dataMake(args []string) error {
 	}
 	// The template is an average of 152 brains: its CSF is washed out, so a contrast of 1.8 restores
 	// OASIS-like levels (CSF ≈ 20–40, grey matter ≈ 60–80, white matter ≈ 110 of 255).
-	vol, err := data.LoadNIfTI(*template)
+	vol, err := standin.LoadNIfTI(*template)
 	if err != nil {
 		return err
 	}
@@ -165,7 +166,7 @@ func dataFromNIfTI(args []string) error {
 	if err := m.check(); err != nil {
 		return err
 	}
-	vol, err := data.LoadNIfTI(*in)
+	vol, err := standin.LoadNIfTI(*in)
 	if err != nil {
 		return err
 	}
@@ -225,8 +226,8 @@ func dataInspect(args []string) error {
 		}
 	}
 	fmt.Printf("preprocessing from train: μ = %.6f, σ² = %.6f\n", train.Mean, train.Variance)
-	if b, err := os.ReadFile(filepath.Join(layout.Root, data.ManifestName)); err == nil {
-		fmt.Printf("stand-in dataset (%s):\n%s", data.ManifestName, b)
+	if b, err := os.ReadFile(filepath.Join(layout.Root, standin.ManifestName)); err == nil {
+		fmt.Printf("stand-in dataset (%s):\n%s", standin.ManifestName, b)
 	}
 	if len(layout.SegDirs) > 0 {
 		var names []string

@@ -6,11 +6,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
-	"sync"
 	"sync/atomic"
+
+	"github.com/brainvq/brainvq/core/parallel"
 )
 
 // Splits names the three OASIS image splits in their usual order.
@@ -23,9 +23,12 @@ const (
 	SegDirPrefix   = "keras_png_slices_seg_" // + split name: a segmentation-mask folder (never loaded)
 	segFilePrefix  = "seg_"                  // mask files are seg_NNN_slice_K.nii.png
 	pngSuffix      = ".png"                  // image files end in .png (any case)
-	defaultSize    = 256                     // OASIS slices are 256×256
 	pngSignature   = "\x89PNG\r\n\x1a\n"     // the 8 bytes every PNG file starts with
 )
+
+// DefaultSize is the side of OASIS slices (256×256), the size the loader and the stand-in maker use unless
+// told otherwise.
+const DefaultSize = 256
 
 // ErrSegMasks is wrapped by every error that refuses a segmentation-mask folder or file passed as images.
 var ErrSegMasks = errors.New("segmentation masks are not images")
@@ -97,22 +100,21 @@ type LoadOptions struct {
 	Size    int  // side of the square images wanted; 0 means 256
 	Resize  bool // resample images of another size to Size×Size (area filter when shrinking, bilinear when enlarging) instead of failing
 	Limit   int  // read only the first Limit files in order (0: all)
-	Workers int  // parallel decoders; 0 means GOMAXPROCS
+	Workers int  // parallel decoders; 0 means parallel.Threads() (the one thread setting)
 }
 
 func (o LoadOptions) size() int {
 	if o.Size <= 0 {
-		return defaultSize
+		return DefaultSize
 	}
 	return o.Size
 }
 
-func (o LoadOptions) workers(n int) int {
-	w := o.Workers
-	if w <= 0 {
-		w = runtime.GOMAXPROCS(0)
+func (o LoadOptions) workers() int {
+	if o.Workers <= 0 {
+		return parallel.Threads()
 	}
-	return max(1, min(w, n))
+	return o.Workers
 }
 
 // Split is one split's images in memory.
@@ -153,8 +155,10 @@ func (o LoadOptions) list(dir string) ([]string, error) {
 // LoadSplit reads every .png image of a split folder into memory, in natural order of the file names
 // (case number, then slice number), decoding in parallel. 8-bit grey images give x = p/255; 16-bit grey,
 // colour and paletted images are converted to grey first (see decodeGrey). It refuses segmentation-mask
-// folders and files, non-PNG files named .png, truncated files and, unless opt.Resize, images that are not
-// opt.Size×opt.Size. Errors name the file.
+// folders and files, non-PNG files named .png, truncated or corrupt files, images whose header claims more
+// than MaxImageSide pixels a side and, unless opt.Resize, images that are not opt.Size×opt.Size (the last
+// two from the header, before any pixel is decoded). Errors name the file; the format problems are
+// *FormatError.
 //
 // Memory: N·H·W·4 bytes (the full OASIS training split is 9664 images, 2.5 GB).
 func LoadSplit(dir string, opt LoadOptions) (*Split, error) {
@@ -166,7 +170,7 @@ func LoadSplit(dir string, opt LoadOptions) (*Split, error) {
 	hw := size * size
 	s := &Split{Name: filepath.Base(filepath.Clean(dir)), Files: files, N: len(files), H: size, W: size,
 		Pixels: make([]float32, len(files)*hw)}
-	err = parallelFiles(files, opt.workers(len(files)), func(i int) error {
+	err = parallelFiles(len(files), opt.workers(), func(i, _ int) error {
 		return decodeFile(files[i], s.Pixels[i*hw:(i+1)*hw], size, opt.Resize)
 	})
 	if err != nil {
@@ -196,15 +200,17 @@ func ScanSplit(dir string, opt LoadOptions) (*SplitSummary, error) {
 	hw := size * size
 	sum := make([]float64, len(files))
 	sumSq := make([]float64, len(files))
-	bufs := sync.Pool{New: func() any { b := make([]float32, hw); return &b }}
-	err = parallelFiles(files, opt.workers(len(files)), func(i int) error {
-		bp := bufs.Get().(*[]float32)
-		defer bufs.Put(bp)
-		if err := decodeFile(files[i], *bp, size, opt.Resize); err != nil {
+	workers := opt.workers()
+	bufs := make([][]float32, workers) // one image per worker, made on first use
+	err = parallelFiles(len(files), workers, func(i, w int) error {
+		if bufs[w] == nil {
+			bufs[w] = make([]float32, hw)
+		}
+		if err := decodeFile(files[i], bufs[w], size, opt.Resize); err != nil {
 			return err
 		}
 		var a, b float64
-		for _, v := range *bp {
+		for _, v := range bufs[w] {
 			x := float64(v)
 			a += x
 			b += x * x
@@ -226,30 +232,22 @@ func ScanSplit(dir string, opt LoadOptions) (*SplitSummary, error) {
 		Variance: max(0, b/n-mean*mean)}, nil
 }
 
-// parallelFiles runs do(i) for every file index on a pool of workers. It returns the error of the lowest
-// failing index among those run (workers stop taking new files after the first failure).
-func parallelFiles(files []string, workers int, do func(i int) error) error {
-	errs := make([]error, len(files))
-	var next atomic.Int64
+// parallelFiles runs do(i, worker) for every file index i in [0, n) through parallel.TasksWorkers: files are
+// handed out in order to the first free of at most workers goroutines, worker ∈ [0, workers) naming the one
+// that runs it (never two calls at once), for per-worker scratch. It returns the error of the lowest failing index
+// among those run; once one fails, the files not yet started are skipped.
+func parallelFiles(n, workers int, do func(i, worker int) error) error {
+	errs := make([]error, n)
 	var failed atomic.Bool
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for !failed.Load() {
-				i := int(next.Add(1) - 1)
-				if i >= len(files) {
-					return
-				}
-				if err := do(i); err != nil {
-					errs[i] = err
-					failed.Store(true)
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	parallel.TasksWorkers(n, workers, func(i, w int) {
+		if failed.Load() {
+			return
+		}
+		if err := do(i, w); err != nil {
+			errs[i] = err
+			failed.Store(true)
+		}
+	})
 	for _, err := range errs {
 		if err != nil {
 			return err
@@ -358,22 +356,13 @@ func stats64(px []float32) (mean, variance float64) {
 	if len(px) == 0 {
 		return 0, 0
 	}
-	// Chunks summed in parallel, combined in chunk order: deterministic for a given length.
+	// Fixed chunks of 2²⁰ values summed through parallel.Tasks and combined in chunk order: the same result
+	// for a given length on any number of threads.
 	const chunk = 1 << 20
 	nc := (len(px) + chunk - 1) / chunk
 	part := make([]float64, nc)
 	run := func(f func(lo, hi int) float64) float64 {
-		var wg sync.WaitGroup
-		sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-		for c := range nc {
-			wg.Add(1)
-			sem <- struct{}{}
-			go func() {
-				defer func() { <-sem; wg.Done() }()
-				part[c] = f(c*chunk, min(len(px), (c+1)*chunk))
-			}()
-		}
-		wg.Wait()
+		parallel.Tasks(nc, func(c, _ int) { part[c] = f(c*chunk, min(len(px), (c+1)*chunk)) })
 		t := 0.0
 		for _, p := range part {
 			t += p

@@ -19,23 +19,44 @@ var lut8 = func() (t [256]float32) {
 	return t
 }()
 
+// MaxImageSide is the largest width or height, in pixels, the loader decodes: 16 times the OASIS side. The
+// header is checked first (image.DecodeConfig), so a small file that claims a huge image costs nothing; one
+// within the limit costs at most 4096² pixels × 8 bytes (16-bit RGBA) = 128 MiB while it decodes.
+const MaxImageSide = 4096
+
 // decodeFile decodes the PNG at path into dst ([size,size] grey in [0,1]), resampling other sizes when
-// resize is set. Errors name the file and the problem.
+// resize is set. Errors name the file; format problems are *FormatError.
 func decodeFile(path string, dst []float32, size int, resize bool) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", path, err)
 	}
-	w, h, pix, err := decodeGrey(b)
+	if err := decodeInto(b, dst, size, resize); err != nil {
+		if fe, ok := err.(*FormatError); ok {
+			fe.File = path
+		}
+		return err
+	}
+	return nil
+}
+
+// decodeInto decodes a PNG file's bytes into dst ([size,size] grey in [0,1]) as decodeFile does; its
+// errors are *FormatError without a file name.
+func decodeInto(b []byte, dst []float32, size int, resize bool) error {
+	w, h, err := checkHeader(b)
 	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return err
+	}
+	if (w != size || h != size) && !resize {
+		return &FormatError{Field: "size", Msg: fmt.Sprintf("image is %d×%d, want %d×%d; pass --resize to resample", w, h, size, size)}
+	}
+	pix, err := decodePixels(b, w, h)
+	if err != nil {
+		return err
 	}
 	if w == size && h == size {
 		copy(dst, pix)
 		return nil
-	}
-	if !resize {
-		return fmt.Errorf("%s is %d×%d, want %d×%d; pass --resize to resample", path, w, h, size, size)
 	}
 	Resample(dst, size, size, pix, w, h)
 	return nil
@@ -44,30 +65,60 @@ func decodeFile(path string, dst []float32, size int, resize bool) error {
 // pngEnd is the IEND chunk (length 0, type, CRC) that ends every complete PNG file.
 var pngEnd = []byte("\x00\x00\x00\x00IEND\xaeB`\x82")
 
-// decodeGrey decodes a PNG file's bytes into a [h,w] grey image with values in [0,1].
+// checkHeader reads a PNG file's signature and header chunk (no pixels) and returns the image's width and
+// height, refusing files that are not PNG, are cut short, or claim more than MaxImageSide pixels a side.
+func checkHeader(b []byte) (w, h int, err error) {
+	if len(b) == 0 {
+		return 0, 0, &FormatError{Field: "signature", Msg: "empty file, not a PNG"}
+	}
+	if len(b) < len(pngSignature) || string(b[:len(pngSignature)]) != pngSignature {
+		n := min(len(b), 8)
+		return 0, 0, &FormatError{Field: "signature", Msg: fmt.Sprintf("not a PNG file (starts with %q)", b[:n])}
+	}
+	cfg, err := png.DecodeConfig(bytes.NewReader(b))
+	if err != nil {
+		return 0, 0, decodeError(b, err)
+	}
+	if cfg.Width > MaxImageSide || cfg.Height > MaxImageSide {
+		return 0, 0, &FormatError{Field: "size", Msg: fmt.Sprintf("PNG header claims %d×%d pixels, more than the limit of %d a side",
+			cfg.Width, cfg.Height, MaxImageSide)}
+	}
+	return cfg.Width, cfg.Height, nil
+}
+
+// decodeError classifies an error of the PNG decoder as a truncated or a corrupt file.
+func decodeError(b []byte, err error) *FormatError {
+	// A whole PNG ends with its IEND chunk; a file cut short does not (and then the decoder reports
+	// either an unexpected EOF or missing pixel data, depending on where the cut fell).
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || !bytes.HasSuffix(b, pngEnd) {
+		return &FormatError{Field: "data", Msg: fmt.Sprintf("truncated PNG (%d bytes, no IEND chunk at the end)", len(b)), Err: err}
+	}
+	return &FormatError{Field: "data", Msg: "corrupt PNG", Err: err}
+}
+
+// decodeGrey decodes a PNG file's bytes into a [h,w] grey image with values in [0,1], after checkHeader.
 // 8-bit grey: p/255. 16-bit grey: p/65535. Paletted, colour (8- or 16-bit, with or without alpha) and
 // grey+alpha: luma 0.299·R + 0.587·G + 0.114·B of the colour composited over black (alpha-premultiplied),
 // so a grey image stored as RGB gives the same values as stored as grey.
 func decodeGrey(b []byte) (w, h int, pix []float32, err error) {
-	if len(b) == 0 {
-		return 0, 0, nil, errors.New("empty file, not a PNG")
+	if w, h, err = checkHeader(b); err != nil {
+		return 0, 0, nil, err
 	}
-	if len(b) < len(pngSignature) || string(b[:len(pngSignature)]) != pngSignature {
-		n := min(len(b), 8)
-		return 0, 0, nil, fmt.Errorf("not a PNG file (starts with %q)", b[:n])
-	}
+	pix, err = decodePixels(b, w, h)
+	return w, h, pix, err
+}
+
+// decodePixels decodes the pixels of a PNG whose header checkHeader accepted as w×h (see decodeGrey).
+func decodePixels(b []byte, w, h int) ([]float32, error) {
 	img, err := png.Decode(bytes.NewReader(b))
 	if err != nil {
-		// A whole PNG ends with its IEND chunk; a file cut short does not (and then the decoder reports
-		// either an unexpected EOF or missing pixel data, depending on where the cut fell).
-		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || !bytes.HasSuffix(b, pngEnd) {
-			return 0, 0, nil, fmt.Errorf("truncated PNG (%d bytes, no IEND chunk at the end): %w", len(b), err)
-		}
-		return 0, 0, nil, fmt.Errorf("corrupt PNG: %w", err)
+		return nil, decodeError(b, err)
 	}
 	r := img.Bounds()
-	w, h = r.Dx(), r.Dy()
-	pix = make([]float32, w*h)
+	if r.Dx() != w || r.Dy() != h {
+		return nil, &FormatError{Field: "size", Msg: fmt.Sprintf("PNG header says %d×%d, pixels are %d×%d", w, h, r.Dx(), r.Dy())}
+	}
+	pix := make([]float32, w*h)
 	switch m := img.(type) {
 	case *image.Gray:
 		for y := range h {
@@ -102,7 +153,7 @@ func decodeGrey(b []byte) (w, h int, pix []float32, err error) {
 			}
 		}
 	}
-	return w, h, pix, nil
+	return pix, nil
 }
 
 // luma is the Rec. 601 luma of an alpha-premultiplied 16-bit colour, in [0,1].

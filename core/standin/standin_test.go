@@ -1,4 +1,4 @@
-package data
+package standin
 
 import (
 	"bytes"
@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/brainvq/brainvq/core/data"
 )
 
 // synthHead is an ellipsoidal "head" of grey 100, 4 mm voxels, longest front–back (y), with a bright
@@ -81,17 +83,17 @@ var caseName = regexp.MustCompile(`^case_(\d{3})_slice_(\d+)\.nii\.png$`)
 
 func TestMakeStandInLayoutDeterminismSubjects(t *testing.T) {
 	vol := synthHead([3]float64{0, 50, 0})
-	opt := StandInOptions{Seed: 5, TrainSubjects: 3, ValidateSubjects: 2, TestSubjects: 2, Slices: 4, Size: 64,
+	opt := Options{Seed: 5, TrainSubjects: 3, ValidateSubjects: 2, TestSubjects: 2, Slices: 4, Size: 64,
 		SkullStripped: true, Notice: "test notice", Source: "synthetic"}
 	outA := t.TempDir()
 	var calls [][2]int
-	if err := MakeStandIn(vol, outA, opt, func(done, total int) { calls = append(calls, [2]int{done, total}) }); err != nil {
+	if err := Make(vol, outA, opt, func(done, total int) { calls = append(calls, [2]int{done, total}) }); err != nil {
 		t.Fatal(err)
 	}
-	root := filepath.Join(outA, DataDirName)
+	root := filepath.Join(outA, data.DataDirName)
 	entries, _ := os.ReadDir(outA)
-	if len(entries) != 1 || entries[0].Name() != DataDirName {
-		t.Fatalf("out folder holds %v, want only %s (no staging left)", entries, DataDirName)
+	if len(entries) != 1 || entries[0].Name() != data.DataDirName {
+		t.Fatalf("out folder holds %v, want only %s (no staging left)", entries, data.DataDirName)
 	}
 	// Layout: the three image folders and nothing seg-like; the manifest and notice.
 	tree := readTree(t, root)
@@ -109,7 +111,7 @@ func TestMakeStandInLayoutDeterminismSubjects(t *testing.T) {
 		if strings.Contains(dir, "seg") {
 			t.Fatalf("segmentation folder written: %s", dir)
 		}
-		split := strings.TrimPrefix(dir, ImageDirPrefix)
+		split := strings.TrimPrefix(dir, data.ImageDirPrefix)
 		if _, ok := wantCounts[split]; !ok {
 			t.Fatalf("unexpected folder %s", dir)
 		}
@@ -151,11 +153,11 @@ func TestMakeStandInLayoutDeterminismSubjects(t *testing.T) {
 		t.Fatalf("NOTICE = %q", tree["NOTICE"])
 	}
 	// The loader reads it back: 64×64 8-bit grey.
-	l, err := OpenOASIS(outA)
+	l, err := data.OpenOASIS(outA)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := LoadSplit(l.Dir("train"), LoadOptions{Size: 64})
+	s, err := data.LoadSplit(l.Dir("train"), data.LoadOptions{Size: 64})
 	if err != nil || s.N != 12 {
 		t.Fatalf("load train: %v (N=%v)", err, s)
 	}
@@ -169,10 +171,10 @@ func TestMakeStandInLayoutDeterminismSubjects(t *testing.T) {
 	outB := t.TempDir()
 	opt1 := opt
 	opt1.Workers = 1
-	if err := MakeStandIn(vol, outB, opt1, nil); err != nil {
+	if err := Make(vol, outB, opt1, nil); err != nil {
 		t.Fatal(err)
 	}
-	treeB := readTree(t, filepath.Join(outB, DataDirName))
+	treeB := readTree(t, filepath.Join(outB, data.DataDirName))
 	if len(treeB) != len(tree) {
 		t.Fatalf("second run wrote %d files, first %d", len(treeB), len(tree))
 	}
@@ -184,14 +186,14 @@ func TestMakeStandInLayoutDeterminismSubjects(t *testing.T) {
 	// Overwrite is refused without the option, done with it.
 	opt2 := opt
 	opt2.Seed = 6
-	if err := MakeStandIn(vol, outB, opt2, nil); err == nil || !strings.Contains(err.Error(), "already exists") {
+	if err := Make(vol, outB, opt2, nil); err == nil || !strings.Contains(err.Error(), "already exists") {
 		t.Fatalf("making over an existing dataset: %v, want an 'already exists' error", err)
 	}
 	opt2.Overwrite = true
-	if err := MakeStandIn(vol, outB, opt2, nil); err != nil {
+	if err := Make(vol, outB, opt2, nil); err != nil {
 		t.Fatal(err)
 	}
-	treeC := readTree(t, filepath.Join(outB, DataDirName))
+	treeC := readTree(t, filepath.Join(outB, data.DataDirName))
 	same := 0
 	for rel, b := range tree {
 		if bytes.Equal(b, treeC[rel]) {
@@ -224,15 +226,15 @@ func brightCentroid(g *image.Gray) (row, col float64) {
 
 func TestMakeStandInOrientation(t *testing.T) {
 	const size = 64
-	opt := StandInOptions{Seed: 3, TrainSubjects: 2, ValidateSubjects: 1, TestSubjects: 1, Slices: 6, Size: size}
+	opt := Options{Seed: 3, TrainSubjects: 2, ValidateSubjects: 1, TestSubjects: 1, Slices: 6, Size: size}
 	render := func(marker [3]float64) []*image.Gray {
 		out := t.TempDir()
-		if err := MakeStandIn(synthHead(marker), out, opt, nil); err != nil {
+		if err := Make(synthHead(marker), out, opt, nil); err != nil {
 			t.Fatal(err)
 		}
 		var imgs []*image.Gray
-		for _, split := range Splits {
-			files, err := ListSplit(filepath.Join(out, DataDirName, SplitDirName(split)))
+		for _, split := range data.Splits {
+			files, err := data.ListSplit(filepath.Join(out, data.DataDirName, data.SplitDirName(split)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -303,15 +305,15 @@ func TestStandInFromTemplateLooksLikeOASIS(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := t.TempDir()
-	opt := StandInOptions{Seed: 1, TrainSubjects: 4, ValidateSubjects: 1, TestSubjects: 1, Slices: 16,
+	opt := Options{Seed: 1, TrainSubjects: 4, ValidateSubjects: 1, TestSubjects: 1, Slices: 16,
 		SkullStripped: true, Contrast: 1.8}
-	if err := MakeStandIn(vol, out, opt, nil); err != nil {
+	if err := Make(vol, out, opt, nil); err != nil {
 		t.Fatal(err)
 	}
 	var px []uint8
 	var wider, images int
-	for _, split := range Splits {
-		files, err := ListSplit(filepath.Join(out, DataDirName, SplitDirName(split)))
+	for _, split := range data.Splits {
+		files, err := data.ListSplit(filepath.Join(out, data.DataDirName, data.SplitDirName(split)))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,36 +1,22 @@
-package data
+package standin
 
 import (
 	"cmp"
 	"math"
-	"runtime"
 	"slices"
-	"sync"
+
+	"github.com/brainvq/brainvq/core/parallel"
 )
 
-// parallelRange splits [0,n) into contiguous blocks run on GOMAXPROCS goroutines.
-func parallelRange(n int, f func(lo, hi int)) {
-	w := max(1, min(runtime.GOMAXPROCS(0), n))
-	var wg sync.WaitGroup
-	for i := range w {
-		lo, hi := i*n/w, (i+1)*n/w
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			f(lo, hi)
-		}()
-	}
-	wg.Wait()
-}
-
 // lines calls f for every 1-D line of a [d2,d1,d0] volume along axis a (0: x, fastest): the line's first
-// index and its stride; lines are visited in parallel.
+// index and its stride; lines are visited in parallel (parallel.For: each thread one contiguous run of
+// lines), and each line is independent, so the result does not depend on the thread count.
 func lines(dim [3]int, a int, f func(start, stride int)) {
 	stride := [3]int{1, dim[0], dim[0] * dim[1]}
 	// The two other axes, enumerated as one counter.
 	o1, o2 := (a+1)%3, (a+2)%3
 	n := dim[o1] * dim[o2]
-	parallelRange(n, func(lo, hi int) {
+	parallel.For(n, func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			f((i%dim[o1])*stride[o1]+(i/dim[o1])*stride[o2], stride[a])
 		}
@@ -186,11 +172,11 @@ func trilinear(v []float32, dim [3]int, x, y, z float64, outside float32) float3
 }
 
 // convexHullSlices returns, for each axial slice z of mask ([dim[2],dim[1],dim[0]]), the filled convex hull
-// of that slice's true voxels (taken as points at voxel centres).
+// of that slice's true voxels (taken as points at voxel centres); slices are filled in parallel.
 func convexHullSlices(mask []bool, dim [3]int) []bool {
 	out := make([]bool, len(mask))
 	nxy := dim[0] * dim[1]
-	parallelRange(dim[2], func(lo, hi int) {
+	parallel.For(dim[2], func(_, lo, hi int) {
 		for z := lo; z < hi; z++ {
 			fillConvexHull(mask[z*nxy:(z+1)*nxy], out[z*nxy:(z+1)*nxy], dim[0], dim[1])
 		}

@@ -1,4 +1,4 @@
-package data
+package standin
 
 import (
 	"math"
