@@ -167,3 +167,21 @@ func SoftmaxXent(probs, logits []float32, targets []int32, n, k, hw int) (nll fl
 	}
 	return nll, int(hits.Load())
 }
+
+// ShiftRows writes into dst the rows rows of width w of src, each moved s places to the right (left for
+// negative s) with zeros filled in: dst[r·w+j] = src[r·w+j−s] where 0 ≤ j−s < w, else 0.
+func ShiftRows(dst, src []float32, rows, w, s int) {
+	for r := range rows {
+		d, x := dst[r*w:(r+1)*w], src[r*w:(r+1)*w]
+		switch {
+		case s >= w || -s >= w:
+			clear(d)
+		case s >= 0:
+			clear(d[:s])
+			copy(d[s:], x[:w-s])
+		default:
+			copy(d[:w+s], x[-s:])
+			clear(d[w+s:])
+		}
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	G "gorgonia.org/gorgonia"
+
+	"github.com/brainvq/brainvq/core/kernels"
 )
 
 // costOf is 3·mean((y − target)²) for a random target of y's shape: a scalar whose gradient reaches every
@@ -87,7 +89,7 @@ func TestShiftRightValuesAndGradient(t *testing.T) {
 		for i := range dst {
 			dst[i] = 99
 		}
-		ShiftRows(dst, src, 2, 4, tc.s)
+		kernels.ShiftRows(dst, src, 2, 4, tc.s)
 		for i := range dst {
 			if dst[i] != tc.want[i] {
 				t.Fatalf("shift %d: got %v, want %v", tc.s, dst, tc.want)

@@ -7,6 +7,8 @@ import (
 	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/brainvq/brainvq/core/kernels"
 )
 
 // ShiftRight moves every row of x [N,C,H,W] s columns to the right, filling with zeros:
@@ -56,28 +58,10 @@ func (op *shiftOp) Do(in ...G.Value) (G.Value, error) {
 	return op.UsePreallocDo(pre, in...)
 }
 func (op *shiftOp) UsePreallocDo(pre G.Value, in ...G.Value) (G.Value, error) {
-	ShiftRows(f32(pre), f32(in[0]), op.shape.TotalSize()/op.shape[3], op.shape[3], op.s)
+	kernels.ShiftRows(f32(pre), f32(in[0]), op.shape.TotalSize()/op.shape[3], op.shape[3], op.s)
 	return pre, nil
 }
 func (op *shiftOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 	dx, err := ShiftRight(grad, -op.s)
 	return G.Nodes{dx}, err
-}
-
-// ShiftRows writes into dst the rows rows of width w of src, each moved s places to the right (left for
-// negative s) with zeros filled in: dst[r·w+j] = src[r·w+j−s] where 0 ≤ j−s < w, else 0.
-func ShiftRows(dst, src []float32, rows, w, s int) {
-	for r := range rows {
-		d, x := dst[r*w:(r+1)*w], src[r*w:(r+1)*w]
-		switch {
-		case s >= w || -s >= w:
-			clear(d)
-		case s >= 0:
-			clear(d[:s])
-			copy(d[s:], x[:w-s])
-		default:
-			copy(d[:w+s], x[-s:])
-			clear(d[w+s:])
-		}
-	}
 }
