@@ -25,33 +25,54 @@ import (
 func LoadOASISSplit(root, split string, size int, resize bool, limit int) (h int64, err error) {
 	defer guard("LoadOASISSplit", &err)
 	if !validSplit(split) {
-		return 0, fmt.Errorf("unknown split %q (choose one of %s)", split, strings.Join(data.Splits, ", "))
+		return 0, badArgf("split", "unknown split %q (choose one of %s)", split, strings.Join(data.Splits, ", "))
 	}
-	if limit < 0 || size < 0 {
-		return 0, fmt.Errorf("size %d and limit %d must not be negative", size, limit)
+	if err := checkSizeLimit(size, limit); err != nil {
+		return 0, err
+	}
+	if err := checkPath("root", root, true); err != nil {
+		return 0, err
 	}
 	layout, err := data.OpenOASIS(root)
 	if err != nil {
+		return 0, badFile("root", err)
+	}
+	if err := checkPath("root", layout.Dir(split), true); err != nil {
 		return 0, err
 	}
-	return loadSplit(layout.Dir(split), size, resize, limit)
+	return loadSplit("root", layout.Dir(split), size, resize, limit)
 }
 
-// loadSplit loads a folder of PNGs; size 0 takes the width of the first image in load order.
-func loadSplit(dir string, size int, resize bool, limit int) (int64, error) {
+// checkSizeLimit refuses a negative image size or limit (0 means "the first image's" and "all").
+func checkSizeLimit(size, limit int) error {
+	if size < 0 {
+		return badArgf("size", "image size %d must not be negative", size)
+	}
+	if limit < 0 {
+		return badArgf("limit", "limit %d must not be negative", limit)
+	}
+	return nil
+}
+
+// loadSplit loads a folder of PNGs; size 0 takes the width of the first image in load order. Errors about
+// the folder or its files name the Python parameter param.
+func loadSplit(param, dir string, size int, resize bool, limit int) (int64, error) {
 	if size == 0 {
 		files, err := data.ListSplit(dir)
 		if err != nil {
-			return 0, err
+			return 0, badFile(param, err)
 		}
 		if size, err = pngWidth(files[0]); err != nil {
-			return 0, err
+			return 0, badFile(param, err)
 		}
 	}
 	s, err := data.LoadSplit(dir, data.LoadOptions{Size: size, Resize: resize, Limit: limit})
 	if err != nil {
 		// The loader's hint names the command-line flag; name the Python argument instead.
-		return 0, errors.New(strings.ReplaceAll(err.Error(), "pass --resize", "pass resize=True"))
+		if k := kindOf(err); k != "" {
+			return 0, err
+		}
+		return 0, badArg(param, errors.New(strings.ReplaceAll(err.Error(), "pass --resize", "pass resize=True")))
 	}
 	return handles.put(s), nil
 }
@@ -74,10 +95,13 @@ func pngWidth(path string) (int, error) {
 // with the same rules and options as LoadOASISSplit.
 func LoadImageFolder(dir string, size int, resize bool, limit int) (h int64, err error) {
 	defer guard("LoadImageFolder", &err)
-	if limit < 0 || size < 0 {
-		return 0, fmt.Errorf("size %d and limit %d must not be negative", size, limit)
+	if err := checkSizeLimit(size, limit); err != nil {
+		return 0, err
 	}
-	return loadSplit(dir, size, resize, limit)
+	if err := checkPath("folder", dir, true); err != nil {
+		return 0, err
+	}
+	return loadSplit("folder", dir, size, resize, limit)
 }
 
 func validSplit(s string) bool {
@@ -94,14 +118,14 @@ func validSplit(s string) bool {
 func NewDataset(pixels []byte, n, height, width int, name string) (h int64, err error) {
 	defer guard("NewDataset", &err)
 	if n < 1 || height < 1 || width < 1 {
-		return 0, fmt.Errorf("brainvq: dataset shape (%d, %d, %d) must be positive", n, height, width)
+		return 0, badArgf("images", "dataset shape (%d, %d, %d) must be positive", n, height, width)
 	}
 	px, err := float32s(pixels, n*height*width, "dataset pixels")
 	if err != nil {
-		return 0, err
+		return 0, badArg("images", err)
 	}
 	if err := checkPixels(px, "dataset pixels"); err != nil {
-		return 0, err
+		return 0, badArg("images", err)
 	}
 	return handles.put(&data.Split{Name: name, N: n, H: height, W: width, Pixels: px}), nil
 }
@@ -138,7 +162,7 @@ func DatasetImages(h int64, first, count int) (out []byte, err error) {
 		return nil, err
 	}
 	if first < 0 || count < 0 || first+count > s.N {
-		return nil, fmt.Errorf("brainvq: images %d..%d requested from a dataset of %d", first, first+count-1, s.N)
+		return nil, badArgf("index", "brainvq: images %d..%d requested from a dataset of %d", first, first+count-1, s.N)
 	}
 	hw := s.H * s.W
 	return float32Bytes(s.Pixels[first*hw : (first+count)*hw]), nil
@@ -181,7 +205,7 @@ func MakeStandIn(template, out, optionsJSON string) (root string, err error) {
 	defer guard("MakeStandIn", &err)
 	var o standInOptions
 	if err := decodeStrict(optionsJSON, &o, "stand-in options"); err != nil {
-		return "", err
+		return "", badType("", err)
 	}
 	for _, v := range []struct {
 		name string
@@ -189,23 +213,31 @@ func MakeStandIn(template, out, optionsJSON string) (root string, err error) {
 	}{{"train_subjects", o.TrainSubjects}, {"validate_subjects", o.ValidateSubjects}, {"test_subjects", o.TestSubjects},
 		{"slices", o.Slices}, {"workers", o.Workers}} {
 		if v.n < 0 {
-			return "", fmt.Errorf("stand-in option %s = %d must not be negative", v.name, v.n)
+			return "", badArgf(v.name, "stand-in option %s = %d must not be negative", v.name, v.n)
 		}
 	}
 	if o.Size != 0 && (o.Size < 12 || o.Size%4 != 0) {
-		return "", fmt.Errorf("stand-in option size = %d must be a multiple of 4, at least 12", o.Size)
+		return "", badArgf("size", "stand-in option size = %d must be a multiple of 4, at least 12", o.Size)
 	}
 	for _, v := range []struct {
 		name string
 		x    float64
 	}{{"contrast", o.Contrast}, {"white_level", o.WhiteLevel}, {"min_brain", o.MinBrain}} {
 		if v.x < 0 || math.IsNaN(v.x) || math.IsInf(v.x, 0) {
-			return "", fmt.Errorf("stand-in option %s = %g must be finite and not negative", v.name, v.x)
+			return "", badArgf(v.name, "stand-in option %s = %g must be finite and not negative", v.name, v.x)
+		}
+	}
+	if err := checkPath("template", template, false); err != nil {
+		return "", err
+	}
+	if target := filepath.Join(out, data.DataDirName); !o.Overwrite {
+		if _, err := os.Stat(target); err == nil {
+			return "", &CallError{Kind: kindExists, Param: "out", Err: fmt.Errorf("%s already exists; remove it or pass overwrite=True", target)}
 		}
 	}
 	vol, err := standin.LoadNIfTI(template)
 	if err != nil {
-		return "", err
+		return "", badFile("template", err)
 	}
 	opt := standin.Options{Seed: o.Seed, TrainSubjects: o.TrainSubjects, ValidateSubjects: o.ValidateSubjects,
 		TestSubjects: o.TestSubjects, Slices: o.Slices, Size: o.Size, MinBrain: o.MinBrain,
