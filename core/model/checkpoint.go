@@ -1,18 +1,16 @@
 package model
 
 import (
-	"bufio"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"math"
 	"os"
 
-	"github.com/brainvq/brainvq/core/atomicfile"
 	"sort"
+
+	"github.com/brainvq/brainvq/core/atomicfile"
 )
 
 // Checkpoint is everything a training run saves: the model, how far training got, and named state tensors
@@ -27,35 +25,24 @@ type Checkpoint struct {
 	Info     json.RawMessage
 }
 
-// The file format, all little-endian:
-//
-//	magic "BRAINVQ\x00" | uint32 format version | uint64 header length | header JSON |
-//	tensor data (float32, in header order) | uint32 CRC-32 (IEEE) of everything before it
-//
-// The header lists every tensor's name, shape and group ("weight" or "state"). The trailing checksum catches
-// truncated and corrupted files.
+// A checkpoint is a container (container.go) with magic "BRAINVQ\x00", version 1, whose header holds the
+// configuration, preprocessing, progress and the trainer's Info; its tensors are the weights (group
+// "weight") and the trainer's state (group "state").
 const (
 	checkpointMagic   = "BRAINVQ\x00"
 	checkpointVersion = 1
-	maxHeaderBytes    = 64 << 20
 )
 
 type ckHeader struct {
-	Project  string          `json:"project"`
-	Version  string          `json:"version"`
-	Config   Config          `json:"config"`
-	Pre      Preprocess      `json:"preprocess"`
-	Epoch    int             `json:"epoch"`
-	Step     int             `json:"step"`
-	TestSSIM *float64        `json:"test_ssim,omitempty"`
-	Info     json.RawMessage `json:"info,omitempty"`
-	Tensors  []ckTensor      `json:"tensors"`
-}
-
-type ckTensor struct {
-	Name  string `json:"name"`
-	Group string `json:"group"`
-	Shape []int  `json:"shape"`
+	Project  string           `json:"project"`
+	Version  string           `json:"version"`
+	Config   Config           `json:"config"`
+	Pre      Preprocess       `json:"preprocess"`
+	Epoch    int              `json:"epoch"`
+	Step     int              `json:"step"`
+	TestSSIM *float64         `json:"test_ssim,omitempty"`
+	Info     json.RawMessage  `json:"info,omitempty"`
+	Tensors  []ContainerEntry `json:"tensors"`
 }
 
 // WriteTo writes the checkpoint in the format above.
@@ -78,7 +65,7 @@ func (c *Checkpoint) WriteTo(w io.Writer) (int64, error) {
 	var data []*Tensor
 	for _, name := range sortedNames(c.Model.Weights) {
 		t := c.Model.Weights[name]
-		h.Tensors = append(h.Tensors, ckTensor{name, "weight", t.Shape})
+		h.Tensors = append(h.Tensors, ContainerEntry{name, "weight", t.Shape})
 		data = append(data, t)
 	}
 	for _, name := range sortedNames(c.State) {
@@ -86,48 +73,14 @@ func (c *Checkpoint) WriteTo(w io.Writer) (int64, error) {
 		if len(t.Data) != Size(t.Shape) {
 			return 0, fmt.Errorf("state tensor %s: %d values for shape %v", name, len(t.Data), t.Shape)
 		}
-		h.Tensors = append(h.Tensors, ckTensor{name, "state", t.Shape})
+		h.Tensors = append(h.Tensors, ContainerEntry{name, "state", t.Shape})
 		data = append(data, t)
 	}
 	hdr, err := json.Marshal(h)
 	if err != nil {
 		return 0, err
 	}
-	crc := crc32.NewIEEE()
-	cw := &countWriter{w: io.MultiWriter(w, crc)}
-	bw := bufio.NewWriterSize(cw, 1<<20)
-	bw.WriteString(checkpointMagic)
-	binary.Write(bw, binary.LittleEndian, uint32(checkpointVersion))
-	binary.Write(bw, binary.LittleEndian, uint64(len(hdr)))
-	bw.Write(hdr)
-	buf := make([]byte, 4<<10)
-	for _, t := range data {
-		for i := 0; i < len(t.Data); i += len(buf) / 4 {
-			chunk := t.Data[i:min(len(t.Data), i+len(buf)/4)]
-			for j, v := range chunk {
-				binary.LittleEndian.PutUint32(buf[4*j:], math.Float32bits(v))
-			}
-			bw.Write(buf[:4*len(chunk)])
-		}
-	}
-	if err := bw.Flush(); err != nil {
-		return cw.n, err
-	}
-	if err := binary.Write(w, binary.LittleEndian, crc.Sum32()); err != nil {
-		return cw.n, err
-	}
-	return cw.n + 4, nil
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
+	return WriteContainer(w, checkpointMagic, checkpointVersion, hdr, data)
 }
 
 func sortedNames(m map[string]*Tensor) []string {
@@ -140,41 +93,18 @@ func sortedNames(m map[string]*Tensor) []string {
 }
 
 // ReadCheckpoint reads a checkpoint written by WriteTo, verifying its checksum and every tensor's shape.
+// A damaged or foreign file gives a *FormatError.
 func ReadCheckpoint(r io.Reader) (*Checkpoint, error) {
-	crc := crc32.NewIEEE()
-	br := bufio.NewReaderSize(r, 1<<20)
-	tr := io.TeeReader(br, crc)
-	var magic [8]byte
-	if _, err := io.ReadFull(tr, magic[:]); err != nil {
-		return nil, fmt.Errorf("not a brainvq checkpoint (file too short: %w)", err)
-	}
-	if string(magic[:]) != checkpointMagic {
-		return nil, errors.New("not a brainvq checkpoint (bad magic bytes)")
-	}
-	var ver uint32
-	var hlen uint64
-	if err := binary.Read(tr, binary.LittleEndian, &ver); err != nil {
-		return nil, fmt.Errorf("truncated checkpoint header: %w", err)
-	}
-	if ver != checkpointVersion {
-		return nil, fmt.Errorf("checkpoint format version %d is not supported (this build reads version %d)", ver, checkpointVersion)
-	}
-	if err := binary.Read(tr, binary.LittleEndian, &hlen); err != nil {
-		return nil, fmt.Errorf("truncated checkpoint header: %w", err)
-	}
-	if hlen == 0 || hlen > maxHeaderBytes {
-		return nil, fmt.Errorf("corrupt checkpoint: header length %d", hlen)
-	}
-	hb := make([]byte, hlen)
-	if _, err := io.ReadFull(tr, hb); err != nil {
-		return nil, fmt.Errorf("truncated checkpoint header: %w", err)
+	hb, entries, data, err := ReadContainer(r, checkpointMagic, checkpointVersion, "checkpoint")
+	if err != nil {
+		return nil, err
 	}
 	var h ckHeader
 	if err := json.Unmarshal(hb, &h); err != nil {
-		return nil, fmt.Errorf("corrupt checkpoint header: %w", err)
+		return nil, &FormatError{What: "checkpoint", Problem: fmt.Sprintf("header: %v", err)}
 	}
 	if err := h.Config.Validate(); err != nil {
-		return nil, fmt.Errorf("checkpoint config: %w", err)
+		return nil, &FormatError{What: "checkpoint", Problem: fmt.Sprintf("config: %v", err)}
 	}
 	ck := &Checkpoint{
 		Model: &Model{Config: h.Config, Pre: h.Pre, Weights: Weights{}},
@@ -183,41 +113,18 @@ func ReadCheckpoint(r io.Reader) (*Checkpoint, error) {
 	if h.TestSSIM != nil {
 		ck.TestSSIM = *h.TestSSIM
 	}
-	buf := make([]byte, 4<<10)
-	for _, ht := range h.Tensors {
-		n := Size(ht.Shape)
-		if n < 0 || n > 1<<30 {
-			return nil, fmt.Errorf("corrupt checkpoint: tensor %s shape %v", ht.Name, ht.Shape)
-		}
-		t := &Tensor{Shape: ht.Shape, Data: make([]float32, n)}
-		for i := 0; i < n; i += len(buf) / 4 {
-			m := min(n-i, len(buf)/4)
-			if _, err := io.ReadFull(tr, buf[:4*m]); err != nil {
-				return nil, fmt.Errorf("truncated checkpoint: tensor %s: %w", ht.Name, err)
-			}
-			for j := 0; j < m; j++ {
-				t.Data[i+j] = math.Float32frombits(binary.LittleEndian.Uint32(buf[4*j:]))
-			}
-		}
-		switch ht.Group {
+	for i, e := range entries {
+		switch e.Group {
 		case "weight":
-			ck.Model.Weights[ht.Name] = t
+			ck.Model.Weights[e.Name] = data[i]
 		case "state":
-			ck.State[ht.Name] = t
+			ck.State[e.Name] = data[i]
 		default:
-			return nil, fmt.Errorf("corrupt checkpoint: tensor %s has unknown group %q", ht.Name, ht.Group)
+			return nil, &FormatError{What: "checkpoint", Problem: fmt.Sprintf("tensor %s has unknown group %q", e.Name, e.Group)}
 		}
-	}
-	want := crc.Sum32()
-	var got uint32
-	if err := binary.Read(br, binary.LittleEndian, &got); err != nil {
-		return nil, fmt.Errorf("truncated checkpoint: missing checksum: %w", err)
-	}
-	if got != want {
-		return nil, fmt.Errorf("corrupt checkpoint: checksum %08x, computed %08x", got, want)
 	}
 	if err := ck.Model.Weights.Check(h.Config); err != nil {
-		return nil, fmt.Errorf("checkpoint: %w", err)
+		return nil, &FormatError{What: "checkpoint", Problem: err.Error()}
 	}
 	return ck, nil
 }

@@ -2,6 +2,7 @@ package model
 
 import (
 	"bytes"
+	"errors"
 	"math"
 	"os"
 	"os/exec"
@@ -89,6 +90,10 @@ func TestCheckpointCorruption(t *testing.T) {
 		_, err := ReadCheckpoint(bytes.NewReader(tc.data))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want one mentioning %q", tc.name, err, tc.want)
+		}
+		var fe *FormatError
+		if !errors.As(err, &fe) || fe.What != "checkpoint" {
+			t.Errorf("%s: error %v is not a *FormatError about a checkpoint", tc.name, err)
 		}
 	}
 	path := filepath.Join(t.TempDir(), "bad.bvq")
