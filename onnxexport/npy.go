@@ -41,6 +41,20 @@ func WriteNPYInt64(w io.Writer, shape []int, data []int64) error {
 	})
 }
 
+// WriteNPYFloat64 writes data with the given shape as a .npy file of dtype '<f8' (see WriteNPYFloat32).
+func WriteNPYFloat64(w io.Writer, shape []int, data []float64) error {
+	return writeNPY(w, "<f8", shape, len(data), func(bw *bufio.Writer) error {
+		var b [8]byte
+		for _, v := range data {
+			binary.LittleEndian.PutUint64(b[:], math.Float64bits(v))
+			if _, err := bw.Write(b[:]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 func writeNPY(w io.Writer, descr string, shape []int, n int, body func(*bufio.Writer) error) error {
 	size := 1
 	dims := make([]string, len(shape))
