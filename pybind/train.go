@@ -31,10 +31,14 @@ type trainerObj struct {
 
 func getTrainer(h int64) (*trainerObj, error) { return getAs[*trainerObj](h, "trainer") }
 
+// defaultPreset is the preset of a trainer whose caller names none (Python's preset=None): the first of
+// model.Presets, "residual", as `brainvq train` defaults to.
+func defaultPreset() string { return model.Presets()[0] }
+
 // reservedConfigKeys are model.Config fields that NewTrainer's arguments set, not its config JSON.
 var reservedConfigKeys = []string{"preset", "image_size"}
 
-// NewTrainer starts training a fresh model of the given preset on the training dataset trainSet (a dataset
+// NewTrainer starts training a fresh model of the given preset ("": the default one) on the training dataset trainSet (a dataset
 // handle): the image size is the dataset's, and the preprocessing constants (μ, σ²) are its pixel mean and
 // variance. configJSON overrides model.Config fields (hidden, res_hidden, num_res, num_codes, code_dim, beta,
 // ema, ema_decay, ema_epsilon, dead_code_min) of the preset; the defaults are the preset's with ema true and
@@ -49,10 +53,36 @@ func NewTrainer(preset, configJSON, optionsJSON string, trainSet int64) (h int64
 	if s.H != s.W {
 		return 0, badArgf("train", "training images are %d×%d; the model takes square images", s.H, s.W)
 	}
+	mean, variance := data.Stats(s)
+	if !(variance > 0) {
+		return 0, badArgf("train", "training dataset %s has pixel variance %g; it needs images that are not all one grey", s.Name, variance)
+	}
+	return newTrainer(preset, configJSON, optionsJSON, s.H, model.Preprocess{Mean: mean, Variance: variance})
+}
+
+// NewTrainerFor starts training a fresh model as NewTrainer does, for batches the caller will feed
+// (TrainerStepBatch) instead of a dataset: imageSize is the side of the square images, mean and variance the
+// preprocessing constants μ and σ² (the training images' pixel mean and variance).
+func NewTrainerFor(preset, configJSON, optionsJSON string, imageSize int, mean, variance float64) (h int64, err error) {
+	defer guard("NewTrainerFor", &err)
+	if !(mean >= 0 && mean <= 1) {
+		return 0, badArgf("preprocess", "pixel mean %g must lie in [0, 1]", mean)
+	}
+	if !(variance > 0 && variance <= 1) {
+		return 0, badArgf("preprocess", "pixel variance %g must lie in (0, 1]", variance)
+	}
+	return newTrainer(preset, configJSON, optionsJSON, imageSize, model.Preprocess{Mean: float32(mean), Variance: float32(variance)})
+}
+
+// newTrainer builds the trainer of NewTrainer and NewTrainerFor and returns its handle.
+func newTrainer(preset, configJSON, optionsJSON string, imageSize int, pre model.Preprocess) (int64, error) {
+	if preset == "" {
+		preset = defaultPreset()
+	}
 	if !slices.Contains(model.Presets(), preset) {
 		return 0, badArgf("preset", "unknown preset %q (choose one of %s)", preset, strings.Join(model.Presets(), ", "))
 	}
-	cfg, err := model.NewConfig(preset, s.H)
+	cfg, err := model.NewConfig(preset, imageSize)
 	if err != nil {
 		return 0, badArg("train", err)
 	}
@@ -82,11 +112,7 @@ func NewTrainer(preset, configJSON, optionsJSON string, trainSet int64) (h int64
 	if err := opt.Validate(); err != nil {
 		return 0, badArg(faultyField(opt, train.DefaultOptions(), train.Options.Validate, "options"), err)
 	}
-	mean, variance := data.Stats(s)
-	if !(variance > 0) {
-		return 0, badArgf("train", "training dataset %s has pixel variance %g; it needs images that are not all one grey", s.Name, variance)
-	}
-	tr, err := train.New(cfg, model.Preprocess{Mean: mean, Variance: variance}, opt)
+	tr, err := train.New(cfg, pre, opt)
 	if err != nil {
 		return 0, err
 	}
