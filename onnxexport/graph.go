@@ -83,33 +83,41 @@ func (b *builder) layer(x string, l model.Layer) (string, error) {
 	return y, nil
 }
 
-// stages emits an encoder or decoder stage list (model.Config.Encoder / Decoder) reading x and returns the
-// name of its last value. A residual block is y = x + conv2(relu(conv1(relu(x)))).
+// stages emits an encoder or decoder stage list (model.Config.Encoder / Decoder) reading x, through
+// model.Walk, and returns the name of its last value. prefix names the bare ReLUs ("enc.relu0").
 func (b *builder) stages(x string, st []model.Stage, prefix string) (string, error) {
-	var err error
-	nRelu := 0
-	for _, s := range st {
-		switch {
-		case s.Layer != nil:
-			x, err = b.layer(x, *s.Layer)
-		case s.Res != nil:
-			r := b.op("Relu", []string{x}, s.Res.Name+"/relu_in")
-			if r, err = b.layer(r, s.Res.Conv1); err != nil {
-				return "", err
-			}
-			r = b.op("Relu", []string{r}, s.Res.Conv1.Name+"/relu")
-			if r, err = b.layer(r, s.Res.Conv2); err != nil {
-				return "", err
-			}
-			x = b.op("Add", []string{x, r}, s.Res.Name)
-		case s.ReLU:
-			x = b.op("Relu", []string{x}, fmt.Sprintf("%s.relu%d", prefix, nRelu))
-			nRelu++
-		}
-		if err != nil {
-			return "", err
-		}
+	return model.Walk[string](st, &onnxOps{b: b, prefix: prefix}, x)
+}
+
+// onnxOps emits Walk's steps as ONNX nodes. A ConvStep becomes Relu (when ReLUInput, named
+// "<block>/relu_in"), Conv or ConvTranspose with its Relu (named after the layer), Add (when Skip, named
+// after the block) and, when a ReLU follows the addition, the bare ReLU "<prefix>.relu<n>".
+type onnxOps struct {
+	b      *builder
+	prefix string
+	nRelu  int // bare ReLUs emitted so far
+}
+
+func (o *onnxOps) Conv(s model.ConvStep, x, skip string) (string, error) {
+	if s.ReLUInput {
+		x = o.b.op("Relu", []string{x}, s.Block+"/relu_in")
 	}
+	l := s.Layer
+	l.ReLU = s.ReLU && !s.Skip
+	y, err := o.b.layer(x, l)
+	if err != nil || !s.Skip {
+		return y, err
+	}
+	y = o.b.op("Add", []string{skip, y}, s.Block)
+	if s.ReLU {
+		return o.ReLU(y)
+	}
+	return y, nil
+}
+
+func (o *onnxOps) ReLU(x string) (string, error) {
+	x = o.b.op("Relu", []string{x}, fmt.Sprintf("%s.relu%d", o.prefix, o.nRelu))
+	o.nRelu++
 	return x, nil
 }
 

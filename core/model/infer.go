@@ -6,9 +6,6 @@ import (
 	"github.com/brainvq/brainvq/core/kernels"
 )
 
-// Version is the project version written into checkpoints and exported files.
-const Version = "0.1.0"
-
 // Model is a VQ-VAE ready for inference: its configuration, its weights and the preprocessing constants.
 // The methods below run the forward pass directly on the kernels, without building a training graph.
 // They may be called from several goroutines at once.
@@ -90,34 +87,40 @@ type Activation struct {
 	Data       []float32
 }
 
-// runStages applies stages to a, whose Data came from ws (and goes back to it once read); the result's
-// Data is from ws too. Residual blocks add their last convolution into their input in place, and a bare
-// ReLU right after a residual block is applied by that convolution's epilogue.
+// runStages applies stages to a through Walk; a's Data came from ws (and goes back to it once read), and
+// the result's Data is from ws too.
 func (m *Model) runStages(stages []Stage, a Activation, ws *workspace) Activation {
-	for i := 0; i < len(stages); i++ {
-		st := stages[i]
-		switch {
-		case st.Layer != nil:
-			out := layerOutput(*st.Layer, a, ws)
-			applyLayer(*st.Layer, m.Weights, a, out, kernels.ConvOpts{ReLU: st.Layer.ReLU})
-			ws.put(a.Data)
-			a = out
-		case st.Res != nil:
-			// a ← a + conv2(relu(conv1(relu(a)))), then the following bare ReLU, if any. conv1 reads relu(a)
-			// through ReLUInput, which applies it while copying its input bands.
-			h1 := layerOutput(st.Res.Conv1, a, ws)
-			applyLayer(st.Res.Conv1, m.Weights, a, h1, kernels.ConvOpts{ReLUInput: true, ReLU: true})
-			relu := i+1 < len(stages) && stages[i+1].ReLU
-			applyLayer(st.Res.Conv2, m.Weights, h1, a, kernels.ConvOpts{Accumulate: true, ReLU: relu})
-			ws.put(h1.Data)
-			if relu {
-				i++
-			}
-		case st.ReLU:
-			kernels.ReLU(a.Data, a.Data)
-		}
+	out, _ := Walk[Activation](stages, inferOps{w: m.Weights, ws: ws}, a) // inferOps never fails
+	return out
+}
+
+// inferOps runs Walk's steps on the kernels. A ConvStep's ReLUInput, ReLU and Skip map onto the
+// convolution's epilogues (kernels.ConvOpts ReLUInput, ReLU, Accumulate into the skip buffer), so a
+// residual block is two kernel calls and no elementwise pass: conv1 applies relu(x) while it copies its
+// input bands, conv2 adds into the block's input in place and applies the following bare ReLU, if any.
+type inferOps struct {
+	w  Weights
+	ws *workspace
+}
+
+// Conv runs s on x into a new buffer, or into skip's buffer when s.Skip; x goes back to the workspace
+// unless s.KeepInput.
+func (o inferOps) Conv(s ConvStep, x, skip Activation) (Activation, error) {
+	out := skip
+	if !s.Skip {
+		out = layerOutput(s.Layer, x, o.ws)
 	}
-	return a
+	applyLayer(s.Layer, o.w, x, out, kernels.ConvOpts{ReLUInput: s.ReLUInput, ReLU: s.ReLU, Accumulate: s.Skip})
+	if !s.KeepInput {
+		o.ws.put(x.Data)
+	}
+	return out, nil
+}
+
+// ReLU applies max(x, 0) in place.
+func (o inferOps) ReLU(x Activation) (Activation, error) {
+	kernels.ReLU(x.Data, x.Data)
+	return x, nil
 }
 
 // layerOutput returns the activation layer l produces from a, its Data drawn from ws.

@@ -102,35 +102,38 @@ func buildGraph(cfg model.Config, w model.Weights, pre model.Preprocess, batch i
 	return gr, nil
 }
 
+// stages walks an encoder or decoder stage list (model.Walk) over gorgonia nodes, starting at x.
 func (gr *graph) stages(stages []model.Stage, x *G.Node) (*G.Node, error) {
+	return model.Walk[*G.Node](stages, graphOps{gr}, x)
+}
+
+// graphOps builds Walk's steps as graph nodes: a ConvStep becomes ReLU (when ReLUInput), the convolution
+// (with its own ReLU epilogue when there is no skip addition), Add (when Skip) and ReLU after the addition.
+type graphOps struct{ gr *graph }
+
+func (o graphOps) Conv(s model.ConvStep, x, skip *G.Node) (*G.Node, error) {
 	var err error
-	for _, st := range stages {
-		switch {
-		case st.Layer != nil:
-			x, err = gr.layer(*st.Layer, x)
-		case st.Res != nil:
-			var h *G.Node
-			if h, err = nn.ReLU(x); err != nil {
-				return nil, err
-			}
-			c1 := st.Res.Conv1
-			c1.ReLU = true
-			if h, err = gr.layer(c1, h); err != nil {
-				return nil, err
-			}
-			if h, err = gr.layer(st.Res.Conv2, h); err != nil {
-				return nil, err
-			}
-			x, err = nn.Add(x, h)
-		case st.ReLU:
-			x, err = nn.ReLU(x)
-		}
-		if err != nil {
+	if s.ReLUInput {
+		if x, err = nn.ReLU(x); err != nil {
 			return nil, err
 		}
 	}
-	return x, nil
+	l := s.Layer
+	l.ReLU = s.ReLU && !s.Skip
+	y, err := o.gr.layer(l, x)
+	if err != nil || !s.Skip {
+		return y, err
+	}
+	if y, err = nn.Add(skip, y); err != nil {
+		return nil, err
+	}
+	if s.ReLU {
+		return nn.ReLU(y)
+	}
+	return y, nil
 }
+
+func (o graphOps) ReLU(x *G.Node) (*G.Node, error) { return nn.ReLU(x) }
 
 func (gr *graph) layer(l model.Layer, x *G.Node) (*G.Node, error) {
 	spec := nn.ConvSpec{Kernel: l.Kernel, Stride: l.Stride, Pad: l.Pad, Transpose: l.Kind == model.ConvTranspose, ReLU: l.ReLU,
