@@ -24,6 +24,9 @@ func commands() []command {
 		{"reconstruct", "reconstruct PNG slices with a checkpoint (PNG in, PNG out)", cmdReconstruct},
 		{"info", "print what a checkpoint holds", cmdInfo},
 		{"export", "export a checkpoint as ONNX graphs and codebook.npy", cmdExport},
+		{"prior", "train a PixelCNN prior over a VQ-VAE's codes (prior train)", cmdPrior},
+		{"sample", "generate new slices from a prior", cmdSample},
+		{"complete", "complete real slices: keep part of their codes, sample the rest", cmdComplete},
 	}
 }
 

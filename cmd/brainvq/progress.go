@@ -30,28 +30,40 @@ func newProgress(w *os.File, epochs int) *progressPrinter {
 	return &progressPrinter{w: w, tty: isTerminal(w), epochs: epochs}
 }
 
+// update shows the VQ-VAE trainer's progress.
 func (p *progressPrinter) update(pr train.Progress) {
-	frac := float64(pr.Step) / float64(pr.Steps)
+	p.show(pr.Epoch, pr.Step, pr.Steps, pr.Elapsed, fmt.Sprintf("recon %.4f vq %.4f ppl %.0f  %.2f img/s",
+		pr.Recon, pr.VQ, pr.Perplexity, pr.ImagesPerSecond))
+}
+
+// updatePrior shows the prior trainer's progress.
+func (p *progressPrinter) updatePrior(pr train.PriorProgress) {
+	p.show(pr.Epoch, pr.Step, pr.Steps, pr.Elapsed, fmt.Sprintf("%.3f bits/code accuracy %.3f  %.2f img/s",
+		pr.Bits, pr.Accuracy, pr.ImagesPerSecond))
+}
+
+// show draws one progress line: step of steps of the epoch, the trainer's stats, elapsed time and ETA.
+func (p *progressPrinter) show(epoch, step, steps int, elapsed time.Duration, stats string) {
+	frac := float64(step) / float64(steps)
 	eta := time.Duration(0)
-	if pr.Step > 0 {
-		eta = time.Duration(float64(pr.Elapsed) / frac * (1 - frac))
+	if step > 0 {
+		eta = time.Duration(float64(elapsed) / frac * (1 - frac))
 	}
-	stats := fmt.Sprintf("recon %.4f vq %.4f ppl %.0f  %.2f img/s  %s elapsed, ETA %s",
-		pr.Recon, pr.VQ, pr.Perplexity, pr.ImagesPerSecond, round(pr.Elapsed), round(eta))
+	stats = fmt.Sprintf("%s  %s elapsed, ETA %s", stats, round(elapsed), round(eta))
 	if p.tty {
 		const width = 24
 		n := int(frac * width)
-		fmt.Fprintf(p.w, "\r\x1b[Kepoch %d/%d [%s%s] %d/%d %s", pr.Epoch, p.epochs,
-			strings.Repeat("█", n), strings.Repeat("·", width-n), pr.Step, pr.Steps, stats)
-		if pr.Step == pr.Steps {
+		fmt.Fprintf(p.w, "\r\x1b[Kepoch %d/%d [%s%s] %d/%d %s", epoch, p.epochs,
+			strings.Repeat("█", n), strings.Repeat("·", width-n), step, steps, stats)
+		if step == steps {
 			fmt.Fprintln(p.w)
 		}
 		return
 	}
-	if pr.Step == pr.Steps || frac-p.lastFrac >= 0.1 || time.Since(p.last) >= 30*time.Second {
-		fmt.Fprintf(p.w, "epoch %d/%d step %d/%d %s\n", pr.Epoch, p.epochs, pr.Step, pr.Steps, stats)
+	if step == steps || frac-p.lastFrac >= 0.1 || time.Since(p.last) >= 30*time.Second {
+		fmt.Fprintf(p.w, "epoch %d/%d step %d/%d %s\n", epoch, p.epochs, step, steps, stats)
 		p.last, p.lastFrac = time.Now(), frac
-		if pr.Step == pr.Steps {
+		if step == steps {
 			p.lastFrac = 0
 		}
 	}

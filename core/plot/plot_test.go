@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"image"
+	"image/color"
 	"image/png"
 	"math"
 	"math/rand/v2"
@@ -433,4 +434,36 @@ func TestReconstructionGridOfBrainFixture(t *testing.T) {
 	l := newGridLayout(2, 256, 256)
 	checkTilePixels(t, got, l, orig, 1, 0)
 	checkTilePixels(t, got, l, recon, 1, 1)
+}
+
+func TestImageGridPixelsAndErrors(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	imgs, _ := testImages(rng, 5, 12, 10)
+	img, err := ImageGridImage(imgs, 5, 12, 10, 3, []string{"a", "b", "c", "d", "e"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := newGridLayout(1, 12, 10)
+	cellW, cellH := l.tileW+gridPad, l.tileH+gridCaptionH+gridPad
+	if b := img.Bounds(); b.Dx() != gridPad+3*cellW || b.Dy() != gridPad+2*cellH {
+		t.Fatalf("grid is %v, want %d×%d", b, gridPad+3*cellW, gridPad+2*cellH)
+	}
+	// Image 4 sits in row 1, column 1; its top-left pixel is the grey of its first value.
+	x, y := gridPad+cellW, gridPad+cellH
+	want := uint8(math.Round(255 * float64(min(max(imgs[4*120], 0), 1))))
+	if got := color.GrayModel.Convert(img.At(x, y)).(color.Gray).Y; got != want {
+		t.Fatalf("pixel of image 4 is %d, want %d", got, want)
+	}
+	for _, bad := range []func() error{
+		func() error { _, err := ImageGridImage(imgs, 0, 12, 10, 3, nil); return err },
+		func() error { _, err := ImageGridImage(imgs[:5], 5, 12, 10, 3, nil); return err },
+		func() error { _, err := ImageGridImage(imgs, 5, 12, 10, 3, []string{"x"}); return err },
+	} {
+		if bad() == nil {
+			t.Fatal("bad grid input accepted")
+		}
+	}
+	if err := ImageGrid(filepath.Join(t.TempDir(), "no", "such", "dir.png"), imgs, 5, 12, 10, 3, nil); err == nil {
+		t.Fatal("unwritable path accepted")
+	}
 }

@@ -34,15 +34,24 @@ type SampleOptions struct {
 // DefaultSampleOptions sample the model's own distribution.
 func DefaultSampleOptions() SampleOptions { return SampleOptions{Temperature: 1, TopP: 1} }
 
-// Validate reports an option out of range.
+// OptionError names a sampling option out of range: Option is its snake_case name (temperature, top_k,
+// top_p), so that each front end can name its own spelling of it.
+type OptionError struct {
+	Option  string
+	Problem string
+}
+
+func (e *OptionError) Error() string { return e.Option + " " + e.Problem }
+
+// Validate reports an option out of range (an *OptionError) for a prior of k codes.
 func (o SampleOptions) Validate(k int) error {
 	switch {
 	case !(o.Temperature > 0) || math.IsInf(o.Temperature, 0):
-		return fmt.Errorf("temperature %g must be positive and finite", o.Temperature)
+		return &OptionError{"temperature", fmt.Sprintf("%g must be positive and finite", o.Temperature)}
 	case o.TopK < 0 || o.TopK > k:
-		return fmt.Errorf("top-k %d outside [0,%d] (0 keeps all codes)", o.TopK, k)
+		return &OptionError{"top_k", fmt.Sprintf("%d outside [0,%d] (0 keeps all codes)", o.TopK, k)}
 	case !(o.TopP > 0 && o.TopP <= 1):
-		return fmt.Errorf("top-p %g outside (0,1] (1 keeps all codes)", o.TopP)
+		return &OptionError{"top_p", fmt.Sprintf("%g outside (0,1] (1 keeps all codes)", o.TopP)}
 	}
 	return nil
 }

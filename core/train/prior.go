@@ -1,6 +1,7 @@
 package train
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -107,8 +108,9 @@ func (t *PriorTrainer) build() error {
 func (t *PriorTrainer) Epochs() int { return t.epoch }
 
 // Epoch trains one pass over train (⌊N/B⌋ steps, or Options.StepsPerEpoch) and scores val (skipped when
-// nil) with the Go inference path.
-func (t *PriorTrainer) Epoch(train, val *prior.CodeSet, progress func(PriorProgress)) (PriorEpochStats, error) {
+// nil) with the Go inference path. When ctx is done between two steps, Epoch returns ctx's error and the
+// trainer is left mid-epoch: continue from the last checkpoint (ResumePrior), not from this trainer.
+func (t *PriorTrainer) Epoch(ctx context.Context, train, val *prior.CodeSet, progress func(PriorProgress)) (PriorEpochStats, error) {
 	if err := t.checkSet(train, "training"); err != nil {
 		return PriorEpochStats{}, err
 	}
@@ -128,6 +130,9 @@ func (t *PriorTrainer) Epoch(train, val *prior.CodeSet, progress func(PriorProgr
 	var sum prior.Score
 	pos := 0
 	for step := range steps {
+		if err := ctx.Err(); err != nil {
+			return PriorEpochStats{}, fmt.Errorf("prior epoch %d interrupted after %d of %d steps: %w", t.epoch+1, step, steps, err)
+		}
 		for i := range idx {
 			if pos == len(perm) {
 				pos = 0

@@ -2,6 +2,7 @@ package train
 
 import (
 	"bytes"
+	"context"
 	"math/rand/v2"
 	"path/filepath"
 	"testing"
@@ -56,7 +57,7 @@ func TestPriorBeatsUnigram(t *testing.T) {
 	}
 	var st PriorEpochStats
 	for range 25 {
-		if st, err = tr.Epoch(train, val, nil); err != nil {
+		if st, err = tr.Epoch(context.Background(), train, val, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -81,7 +82,7 @@ func TestPriorResumeIsExact(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 3 {
-		if _, err := straight.Epoch(train, nil, nil); err != nil {
+		if _, err := straight.Epoch(context.Background(), train, nil, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -89,7 +90,7 @@ func TestPriorResumeIsExact(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := first.Epoch(train, nil, nil); err != nil {
+	if _, err := first.Epoch(context.Background(), train, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	ck, err := first.Checkpoint()
@@ -109,7 +110,7 @@ func TestPriorResumeIsExact(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 2 {
-		if _, err := resumed.Epoch(train, nil, nil); err != nil {
+		if _, err := resumed.Epoch(context.Background(), train, nil, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -124,7 +125,7 @@ func TestPriorResumeIsExact(t *testing.T) {
 	// A code set from another VQ-VAE is refused.
 	other := *train
 	other.VQ = "another"
-	if _, err := resumed.Epoch(&other, nil, nil); err == nil {
+	if _, err := resumed.Epoch(context.Background(), &other, nil, nil); err == nil {
 		t.Fatal("codes of another VQ-VAE were accepted")
 	}
 	var buf bytes.Buffer
@@ -147,7 +148,7 @@ func TestPriorGraphMatchesInference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tr.Epoch(codes, nil, nil); err != nil { // move the weights off their initial values
+	if _, err := tr.Epoch(context.Background(), codes, nil, nil); err != nil { // move the weights off their initial values
 		t.Fatal(err)
 	}
 	p := tr.Current()
