@@ -135,7 +135,9 @@ func ReadNIfTI(r io.Reader) (*Volume, error) { return readNIfTI(r, -1) }
 // header's claim before any voxel is read.
 func readNIfTI(r io.Reader, size int64) (*Volume, error) {
 	br := bufio.NewReader(r)
+	gzipped := false
 	if magic, err := br.Peek(2); err == nil && magic[0] == 0x1f && magic[1] == 0x8b {
+		gzipped = true
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			return nil, &FormatError{Field: "gzip", Msg: "bad gzip stream", Err: err}
@@ -167,6 +169,12 @@ func readNIfTI(r io.Reader, size int64) (*Volume, error) {
 	if err != nil {
 		return nil, readErr(err, "voxels", fmt.Sprintf("short file: voxel data ends after %d of %d bytes (%d×%d×%d %s)",
 			len(raw), need, h.n[0], h.n[1], h.n[2], h.typeName))
+	}
+	if gzipped {
+		// Read on to the end of the stream (up to 1 MiB more), so that the gzip checksum is verified.
+		if _, err := io.CopyN(io.Discard, br, 1<<20); err != nil && err != io.EOF {
+			return nil, readErr(err, "gzip", "the gzip stream is cut short after the voxel data")
+		}
 	}
 	vals := decodeVoxels(raw, h.code, h.bo, nvox)
 	if h.slope != 0 && !math.IsNaN(h.slope) && !math.IsInf(h.slope, 0) {
@@ -337,7 +345,8 @@ func decodeVoxels(raw []byte, code int16, bo binary.ByteOrder, nvox int) []float
 }
 
 // niftiAffine returns the 3×3 linear part of the voxel-to-world (RAS mm) map: column a is the world step of
-// one voxel along axis a.
+// one voxel along axis a. An sform or qform that is singular or holds NaN or ±Inf is passed over for the
+// next source (sform, then qform, then pixdim alone).
 func niftiAffine(qformCode, sformCode int16, pixdim [8]float64, f32 func(int) float64) (m [3][3]float64) {
 	if sformCode > 0 {
 		for r := range 3 {
@@ -345,7 +354,7 @@ func niftiAffine(qformCode, sformCode int16, pixdim [8]float64, f32 func(int) fl
 				m[r][c] = f32(280 + 16*r + 4*c)
 			}
 		}
-		if det3(m) != 0 {
+		if usableAffine(m) {
 			return m
 		}
 	}
@@ -367,7 +376,9 @@ func niftiAffine(qformCode, sformCode int16, pixdim [8]float64, f32 func(int) fl
 				m[r][c] = rot[r][c] * positiveOr1(math.Abs(scale[c])) * sign(scale[c])
 			}
 		}
-		return m
+		if usableAffine(m) {
+			return m
+		}
 	}
 	// No orientation: like nibabel (and FSL), read the voxels as a converted ANALYZE 7.5 image, stored
 	// radiologically: i runs towards Left, j Anterior, k Superior.
@@ -376,6 +387,12 @@ func niftiAffine(qformCode, sformCode int16, pixdim [8]float64, f32 func(int) fl
 	}
 	m[0][0] = -m[0][0]
 	return m
+}
+
+// usableAffine reports whether m is finite and invertible.
+func usableAffine(m [3][3]float64) bool {
+	d := det3(m)
+	return d != 0 && !math.IsNaN(d) && !math.IsInf(d, 0)
 }
 
 func positiveOr1(v float64) float64 {
@@ -407,7 +424,7 @@ func rasMapping(m [3][3]float64) (world [3]int, flip [3]bool, step [3]float64) {
 	for a := range 3 {
 		step[a] = math.Sqrt(m[0][a]*m[0][a] + m[1][a]*m[1][a] + m[2][a]*m[2][a])
 	}
-	best := -1.0
+	best, world := -1.0, axisPermutations[0]
 	for _, p := range axisPermutations {
 		s := 0.0
 		for a := range 3 {

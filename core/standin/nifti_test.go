@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -31,7 +32,7 @@ type niftiSpec struct {
 
 // encode writes the spec's header and voxels (converted to its datatype) the way the NIfTI-1 standard lays
 // them out.
-func (s niftiSpec) encode(t *testing.T) []byte {
+func (s niftiSpec) encode(t testing.TB) []byte {
 	t.Helper()
 	var bo binary.ByteOrder = binary.LittleEndian
 	if s.big {
@@ -106,7 +107,7 @@ func (s niftiSpec) encode(t *testing.T) []byte {
 	return b.Bytes()
 }
 
-func gz(t *testing.T, b []byte) []byte {
+func gz(t testing.TB, b []byte) []byte {
 	var out bytes.Buffer
 	w := gzip.NewWriter(&out)
 	w.Write(b)
@@ -317,30 +318,35 @@ func TestReadNIfTIErrors(t *testing.T) {
 	n := []int{3, 3, 3}
 	good := niftiSpec{dim: n, datatype: 2, bitpix: 8, pixdim: [8]float32{1, 1, 1, 1}, values: ramp([3]int{3, 3, 3}, 0)}
 	cases := []struct {
-		name string
-		data func() []byte
-		want string
+		name  string
+		data  func() []byte
+		field string // the *FormatError's Field
+		want  string
 	}{
-		{"bad magic", func() []byte { s := good; s.magic = "abc\x00"; return s.encode(t) }, "bad NIfTI magic"},
-		{"pair", func() []byte { s := good; s.magic = "ni1\x00"; return s.encode(t) }, ".hdr/.img pair"},
-		{"not nifti", func() []byte { return bytes.Repeat([]byte("x"), 400) }, "not a NIfTI-1 file"},
-		{"short header", func() []byte { return good.encode(t)[:100] }, "short file: the header needs 348 bytes, the file has 100"},
-		{"short data", func() []byte { b := good.encode(t); return b[:len(b)-5] }, "short file: voxel data ends after 22 of 27 bytes"},
-		{"short gz", func() []byte { b := gz(t, good.encode(t)); return b[:len(b)/2] }, "short file"},
-		{"unsupported type", func() []byte { s := good; s.datatype = 128; s.bitpix = 24; s.values = nil; return s.encode(t)[:348] }, "unsupported datatype RGB24"},
-		{"unknown type", func() []byte { s := good; s.datatype = 9999; s.values = nil; return s.encode(t)[:348] }, "unsupported datatype code 9999"},
+		{"bad magic", func() []byte { s := good; s.magic = "abc\x00"; return s.encode(t) }, "magic", "bad NIfTI magic"},
+		{"pair", func() []byte { s := good; s.magic = "ni1\x00"; return s.encode(t) }, "magic", ".hdr/.img pair"},
+		{"not nifti", func() []byte { return bytes.Repeat([]byte("x"), 400) }, "sizeof_hdr", "not a NIfTI-1 file"},
+		{"short header", func() []byte { return good.encode(t)[:100] }, "header", "short file: the header needs 348 bytes, the file has 100"},
+		{"short data", func() []byte { b := good.encode(t); return b[:len(b)-5] }, "voxels", "short file: voxel data ends after 22 of 27 bytes"},
+		{"short gz", func() []byte { b := gz(t, good.encode(t)); return b[:len(b)/2] }, "", "short file"},
+		{"unsupported type", func() []byte { s := good; s.datatype = 128; s.bitpix = 24; s.values = nil; return s.encode(t)[:348] }, "datatype", "unsupported datatype RGB24"},
+		{"unknown type", func() []byte { s := good; s.datatype = 9999; s.values = nil; return s.encode(t)[:348] }, "datatype", "unsupported datatype code 9999"},
 		{"4-D", func() []byte {
 			s := good
 			s.dim = []int{3, 3, 3, 2}
 			s.values = append(ramp([3]int{3, 3, 3}, 0), ramp([3]int{3, 3, 3}, 0)...)
 			return s.encode(t)
-		}, "4-D image with 2 volumes"},
-		{"bad vox_offset", func() []byte { s := good; s.voxOffset = 100; return s.encode(t)[:348] }, "bad vox_offset"},
+		}, "dim", "4-D image with 2 volumes"},
+		{"bad vox_offset", func() []byte { s := good; s.voxOffset = 100; return s.encode(t)[:348] }, "vox_offset", "bad vox_offset"},
 	}
 	for _, c := range cases {
 		_, err := ReadNIfTI(bytes.NewReader(c.data()))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: error %v, want one mentioning %q", c.name, err, c.want)
+		}
+		var fe *FormatError
+		if !errors.As(err, &fe) || (c.field != "" && fe.Field != c.field) {
+			t.Errorf("%s: error %v (%T) is not a *FormatError with Field %q", c.name, err, err, c.field)
 		}
 	}
 	// A 4-D file holding one volume is a 3-D volume.

@@ -133,8 +133,8 @@ type Manifest struct {
 // the right, the subject's right side at the bottom; square pixels), the head's length fills about 88 % of the
 // frame, brain tissue lies mostly between 20 and 130 grey levels and the background is 0.
 //
-// Useless data is refused rather than written: a volume with a NaN or infinite voxel, with no positive
-// voxel (all black) or with every voxel equal, and any output slice whose pixels all have one grey level
+// Useless data is refused rather than written: a volume with a NaN or infinite voxel, a voxel spacing
+// outside 0.01–100 mm, no positive voxel (all black) or every voxel equal, and any output slice whose pixels all have one grey level
 // (such a slice means the volume or the options leave nothing to see at that height).
 //
 // The dataset is built in a temporary folder beside the target and renamed into place when complete, so a
@@ -190,11 +190,21 @@ func makeStandIn(vol *Volume, outRoot string, opt Options, progress func(done, t
 	return publish(stage, target, opt.Overwrite)
 }
 
-// checkVolume refuses a volume that cannot give anatomy: inconsistent, empty, with a non-finite voxel, with
-// no positive voxel, or constant.
+// Voxel spacings Make accepts, in mm: from microscopy-fine to a 10 cm voxel.
+const minSpacing, maxSpacing float64 = 0.01, 100
+
+// checkVolume refuses a volume that cannot give anatomy: inconsistent, empty, with a spacing outside
+// minSpacing–maxSpacing, with a non-finite voxel, with no positive voxel, or constant.
 func checkVolume(vol *Volume) error {
 	if vol == nil || len(vol.Data) != vol.Dim[0]*vol.Dim[1]*vol.Dim[2] || len(vol.Data) == 0 {
 		return errors.New("empty or inconsistent volume")
+	}
+	for a, sp := range vol.Spacing {
+		// Zero, negative or NaN spacing reads as 1 mm (prepareVolume); a finite one must be plausible, since
+		// the blur radii and scalp widths are set in mm and divided by it.
+		if sp > 0 && !(sp >= minSpacing && sp <= maxSpacing) {
+			return fmt.Errorf("voxel spacing %g mm along axis %d is outside %g–%g mm", sp, a, minSpacing, maxSpacing)
+		}
 	}
 	lo, hi := float32(math.Inf(1)), float32(math.Inf(-1))
 	for i, v := range vol.Data {
