@@ -8,8 +8,8 @@ import (
 	"sync"
 
 	"github.com/brainvq/brainvq/core/data"
+	"github.com/brainvq/brainvq/core/eval"
 	"github.com/brainvq/brainvq/core/model"
-	"github.com/brainvq/brainvq/core/train"
 	"github.com/brainvq/brainvq/onnxexport"
 )
 
@@ -301,7 +301,7 @@ type evaluation struct {
 	ImageMSE   jsonFloats `json:"image_mse"`
 }
 
-// ModelEvaluate reconstructs every image of a dataset and measures the reconstructions (train.Evaluate):
+// ModelEvaluate reconstructs every image of a dataset and measures the reconstructions (eval.Evaluate):
 // losses as in training, mean MSE, PSNR (dB, averaged over the finite per-image values) and SSIM, the code
 // perplexity and used fraction over the dataset, and per-image SSIM, PSNR and MSE, as JSON.
 func ModelEvaluate(h, dataset int64) (js string, err error) {
@@ -317,7 +317,7 @@ func ModelEvaluate(h, dataset int64) (js string, err error) {
 	if size := m.model().Config.ImageSize; s.H != size || s.W != size {
 		return "", badArgf("x", "dataset %s holds %d×%d images; the model takes %d×%d", s.Name, s.H, s.W, size, size)
 	}
-	ev, err := train.Evaluate(m.model(), s, nil)
+	ev, err := eval.Evaluate(m.model(), s, nil)
 	if err != nil {
 		return "", err
 	}

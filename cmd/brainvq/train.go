@@ -16,6 +16,7 @@ import (
 
 	"github.com/brainvq/brainvq/core/atomicfile"
 	"github.com/brainvq/brainvq/core/data"
+	"github.com/brainvq/brainvq/core/eval"
 	"github.com/brainvq/brainvq/core/model"
 	"github.com/brainvq/brainvq/core/parallel"
 	"github.com/brainvq/brainvq/core/plot"
@@ -188,7 +189,7 @@ func countParams(w model.Weights) int {
 }
 
 // evaluateAndReport scores m on s, writes the per-image CSV and a grid of 8 random slices with their SSIM.
-func evaluateAndReport(m *model.Model, s *data.Split, out string, seed uint64) (*train.Evaluation, error) {
+func evaluateAndReport(m *model.Model, s *data.Split, out string, seed uint64) (*eval.Evaluation, error) {
 	const show = 8
 	pick := rand.New(rand.NewPCG(seed, 99)).Perm(s.N)[:min(show, s.N)]
 	want := map[int]int{}
@@ -199,7 +200,7 @@ func evaluateAndReport(m *model.Model, s *data.Split, out string, seed uint64) (
 	orig := make([]float32, len(pick)*size*size)
 	recon := make([]float32, len(pick)*size*size)
 	start := time.Now()
-	ev, err := train.Evaluate(m, s, func(first int, x, xhat []float32, n int) {
+	ev, err := eval.Evaluate(m, s, func(first int, x, xhat []float32, n int) {
 		for i := 0; i < n; i++ {
 			if j, ok := want[first+i]; ok {
 				copy(orig[j*size*size:], x[i*size*size:(i+1)*size*size])
@@ -221,7 +222,7 @@ func evaluateAndReport(m *model.Model, s *data.Split, out string, seed uint64) (
 	return ev, writeScores(filepath.Join(out, testCSV), ev)
 }
 
-func writeScores(path string, ev *train.Evaluation) error {
+func writeScores(path string, ev *eval.Evaluation) error {
 	return atomicfile.Write(path, func(w io.Writer) error {
 		cw := csv.NewWriter(w)
 		cw.Write([]string{"file", "ssim", "psnr_db", "mse"})

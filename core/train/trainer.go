@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/brainvq/brainvq/core/data"
+	"github.com/brainvq/brainvq/core/eval"
 	"github.com/brainvq/brainvq/core/metrics"
 	"github.com/brainvq/brainvq/core/model"
 )
@@ -246,7 +247,7 @@ func (t *Trainer) EndEpoch(val *data.Split) (EpochStats, error) {
 		TrainVQ: t.sumVQ / float64(t.steps), TrainPerplexity: t.lastPerp, Restarted: t.cb.Restarted - t.restartedAtStart,
 		Seconds: el.Seconds(), ImagesPerSecond: float64(t.steps*t.Options.BatchSize) / el.Seconds()}
 	if val != nil {
-		ev, err := Evaluate(t.Model, val, nil)
+		ev, err := eval.Evaluate(t.Model, val, nil)
 		if err != nil {
 			return st, fmt.Errorf("validate: %w", err)
 		}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/brainvq/brainvq/core/data"
+	"github.com/brainvq/brainvq/core/eval"
 	"github.com/brainvq/brainvq/core/model"
 )
 
@@ -102,7 +103,7 @@ func TestShapesAndEvaluate(t *testing.T) {
 	if got := tr.graph.v.Shape(); got[0] != 4 || got[1] != 1 || got[2] != 16 || got[3] != 16 {
 		t.Errorf("decoder output shape %v, want [4 1 16 16]", got)
 	}
-	ev, err := Evaluate(tr.Model, train, nil)
+	ev, err := eval.Evaluate(tr.Model, train, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

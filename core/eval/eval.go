@@ -1,4 +1,9 @@
-package train
+// Package eval measures a model on a data split: it reconstructs every image with the inference path
+// (model.Model's Encode, Quantize, Decode on the kernels) and scores the reconstructions with core/metrics
+// (SSIM, PSNR, MSE, the losses of training, codebook perplexity and usage). It builds no training graph and
+// does not import gorgonia, so the command's eval, the Python bindings and the trainer's validation share it
+// without pulling in the training code.
+package eval
 
 import (
 	"errors"
