@@ -1,4 +1,4 @@
-"""Write the NIfTI fixtures that core/data's tests compare against nibabel.
+"""Write the NIfTI fixtures that core/standin's tests compare against nibabel.
 
 Each case is a small volume with an oblique orientation, saved by nibabel in some datatype and byte order;
 beside it, <name>.expected.json holds what nibabel makes of it after as_closest_canonical (reorientation to

@@ -1,6 +1,6 @@
 """Write testdata/data/mni_icbm152_t1_3mm.nii.gz: the MNI ICBM152 2009a T1 template block-averaged to 3 mm.
 
-core/data's stand-in tests use it as real anatomy small enough to ship (65×77×63 voxels). Needs the
+core/standin's tests use it as real anatomy small enough to ship (65×77×63 voxels). Needs the
 template that scripts/fetch_template.sh fetches. Run from the repository root:
 
     python testdata/data/make_template_fixture.py
