@@ -31,9 +31,9 @@ type trainerObj struct {
 
 func getTrainer(h int64) (*trainerObj, error) { return getAs[*trainerObj](h, "trainer") }
 
-// defaultPreset is the preset of a trainer whose caller names none (Python's preset=None): the first of
-// model.Presets, "residual", as `brainvq train` defaults to.
-func defaultPreset() string { return model.Presets()[0] }
+// defaultPreset is the preset of a trainer whose caller names none (Python's preset=None): the one of the
+// training defaults (train.DefaultSettings), as `brainvq train` defaults to.
+func defaultPreset() string { return train.DefaultSettings().Preset }
 
 // reservedConfigKeys are model.Config fields that NewTrainer's arguments set, not its config JSON.
 var reservedConfigKeys = []string{"preset", "image_size"}
@@ -41,9 +41,10 @@ var reservedConfigKeys = []string{"preset", "image_size"}
 // NewTrainer starts training a fresh model of the given preset ("": the default one) on the training dataset trainSet (a dataset
 // handle): the image size is the dataset's, and the preprocessing constants (μ, σ²) are its pixel mean and
 // variance. configJSON overrides model.Config fields (hidden, res_hidden, num_res, num_codes, code_dim, beta,
-// ema, ema_decay, ema_epsilon, dead_code_min) of the preset; the defaults are the preset's with ema true and
-// dead_code_min 1, as `brainvq train` uses. optionsJSON overrides train.Options (batch_size, learning_rate,
-// seed, steps_per_epoch; defaults 16, 2e-4, 1, 0). Unknown keys are errors. It returns a trainer handle.
+// ema, ema_decay, ema_epsilon, dead_code_min) of train.DefaultConfig (the preset's, with the training
+// defaults: ema true, dead_code_min 1), as `brainvq train` uses. optionsJSON overrides train.DefaultOptions
+// (batch_size, learning_rate, seed, steps_per_epoch). TrainDefaults lists every default. Unknown keys are
+// errors. It returns a trainer handle.
 func NewTrainer(preset, configJSON, optionsJSON string, trainSet int64) (h int64, err error) {
 	defer guard("NewTrainer", &err)
 	s, err := getAs[*data.Split](trainSet, "dataset")
@@ -82,12 +83,11 @@ func newTrainer(preset, configJSON, optionsJSON string, imageSize int, pre model
 	if !slices.Contains(model.Presets(), preset) {
 		return 0, badArgf("preset", "unknown preset %q (choose one of %s)", preset, strings.Join(model.Presets(), ", "))
 	}
-	cfg, err := model.NewConfig(preset, imageSize)
+	cfg, err := train.DefaultConfig(preset, imageSize)
 	if err != nil {
 		return 0, badArg("train", err)
 	}
 	base := cfg
-	cfg.EMA, cfg.DeadCodeMin = true, 1
 	if configJSON != "" {
 		var keys map[string]json.RawMessage
 		if err := json.Unmarshal([]byte(configJSON), &keys); err != nil {

@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -12,6 +13,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/brainvq/brainvq/core/atomicfile"
@@ -33,97 +35,174 @@ const (
 	testCSV        = "test_scores.csv"
 )
 
-func cmdTrain(args []string) error {
+// trainArgs are the flags of `brainvq train`.
+type trainArgs struct {
+	data, out, preset           string
+	epochs, batch, steps, limit int
+	codes, dim, size, threads   int
+	lr, beta, deadMin           float64
+	seed                        uint64
+	ema, resize, resume         bool
+}
+
+// trainFlags declares the flags of `brainvq train`. Every default comes from train.DefaultSettings and
+// train.DefaultConfig, the one table of training defaults (a test checks it stays that way).
+func trainFlags() (*flag.FlagSet, *trainArgs, error) {
+	d := train.DefaultSettings()
+	cfg, err := train.DefaultConfig(d.Preset, d.ImageSize)
+	if err != nil {
+		return nil, nil, fmt.Errorf("training defaults: %w", err)
+	}
 	fs := newFlags("train", "--data DIR [flags]",
 		"Train a VQ-VAE on an OASIS-layout dataset (keras_png_slices_{train,validate,test}).\n"+
 			"Writes into --out: checkpoint.bvq (after every epoch, atomically), history.csv/json,\n"+
 			"losses.png, and after the last epoch the test split's scores and reconstructions.png.")
-	dataDir := fs.String("data", "data", "dataset folder (keras_png_slices_data or its parent)")
-	out := fs.String("out", "runs/latest", "output folder")
-	preset := fs.String("preset", "residual", "model preset: residual or seed")
-	epochs := fs.Int("epochs", 10, "epochs to train (in total, counting resumed ones)")
-	batch := fs.Int("batch", 16, "batch size")
-	lr := fs.Float64("lr", 2e-4, "Adam learning rate")
-	seed := fs.Uint64("seed", 1, "random seed (weights, shuffling, code restarts)")
-	ema := fs.Bool("ema", true, "learn the codebook by exponential moving averages (else by the codebook loss)")
-	beta := fs.Float64("beta", 0.25, "commitment cost β")
-	codes := fs.Int("codes", 0, "codebook size K (0: the preset's)")
-	dim := fs.Int("dim", 0, "code dimension D (0: the preset's)")
-	deadMin := fs.Float64("dead-code-min", 1, "restart codes used fewer than this many times per batch on average (0: never)")
-	steps := fs.Int("steps-per-epoch", 0, "optimiser steps per epoch (0: one pass over the training split)")
-	limit := fs.Int("limit", 0, "use only the first N images of each split (0: all)")
-	size := fs.Int("size", 256, "image size the model takes")
-	resize := fs.Bool("resize", false, "resample images of other sizes to --size instead of failing")
-	resume := fs.Bool("resume", false, "continue from --out/checkpoint.bvq (model and optimiser settings then come from it)")
-	threads := fs.Int("threads", 0, "CPU threads brainvq may keep busy (0: all)")
+	a := &trainArgs{}
+	fs.StringVar(&a.data, "data", "data", "dataset folder (keras_png_slices_data or its parent)")
+	fs.StringVar(&a.out, "out", "runs/latest", "output folder")
+	fs.StringVar(&a.preset, "preset", d.Preset, "model preset: "+strings.Join(model.Presets(), " or "))
+	fs.IntVar(&a.epochs, "epochs", d.Epochs, "epochs to train (in total, counting resumed ones)")
+	fs.IntVar(&a.batch, "batch", d.BatchSize, "batch size")
+	fs.Float64Var(&a.lr, "lr", d.LearningRate, "Adam learning rate")
+	fs.Uint64Var(&a.seed, "seed", d.Seed, "random seed (weights, shuffling, code restarts)")
+	fs.BoolVar(&a.ema, "ema", d.EMA, "learn the codebook by exponential moving averages (else by the codebook loss)")
+	fs.Float64Var(&a.beta, "beta", float64(cfg.Beta), "commitment cost β")
+	fs.IntVar(&a.codes, "codes", 0, "codebook size K (0: the preset's)")
+	fs.IntVar(&a.dim, "dim", 0, "code dimension D (0: the preset's)")
+	fs.Float64Var(&a.deadMin, "dead-code-min", float64(d.DeadCodeMin), "restart codes used fewer than this many times per batch on average (0: never)")
+	fs.IntVar(&a.steps, "steps-per-epoch", d.StepsPerEpoch, "optimiser steps per epoch (0: one pass over the training split)")
+	fs.IntVar(&a.limit, "limit", 0, "use only the first N images of each split (0: all)")
+	fs.IntVar(&a.size, "size", d.ImageSize, "image size the model takes")
+	fs.BoolVar(&a.resize, "resize", false, "resample images of other sizes to --size instead of failing")
+	fs.BoolVar(&a.resume, "resume", false, "continue from --out/checkpoint.bvq (model and optimiser settings then come from it)")
+	fs.IntVar(&a.threads, "threads", d.Threads, "CPU threads brainvq may keep busy (0: all)")
+	return fs, a, nil
+}
+
+// check reports the first flag outside its range (train.Limits), naming the flag.
+func (a *trainArgs) check() error {
+	for _, c := range []struct {
+		key, flag string
+		v         float64
+	}{{"epochs", "--epochs", float64(a.epochs)}, {"batch_size", "--batch", float64(a.batch)},
+		{"learning_rate", "--lr", a.lr}, {"steps_per_epoch", "--steps-per-epoch", float64(a.steps)},
+		{"dead_code_min", "--dead-code-min", a.deadMin}, {"threads", "--threads", float64(a.threads)}} {
+		if err := train.CheckLimit(c.key, c.flag, c.v); err != nil {
+			return err
+		}
+	}
+	if a.codes < 0 || a.dim < 0 || a.limit < 0 {
+		return fmt.Errorf("--codes %d, --dim %d and --limit %d must be ≥ 0", a.codes, a.dim, a.limit)
+	}
+	return nil
+}
+
+// config is the model configuration the flags describe (for a fresh run).
+func (a *trainArgs) config() (model.Config, error) {
+	cfg, err := train.DefaultConfig(a.preset, a.size)
+	if err != nil {
+		return model.Config{}, err
+	}
+	cfg.EMA, cfg.Beta, cfg.DeadCodeMin = a.ema, float32(a.beta), float32(a.deadMin)
+	if a.codes > 0 {
+		cfg.NumCodes = a.codes
+	}
+	if a.dim > 0 {
+		cfg.CodeDim = a.dim
+	}
+	return cfg, cfg.Validate()
+}
+
+func cmdTrain(args []string) error {
+	fs, a, err := trainFlags()
+	if err != nil {
+		return err
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %v (flags go before nothing else; see --help)", fs.Args())
 	}
-	if *threads > 0 {
-		parallel.SetThreads(*threads)
-	}
-	if err := os.MkdirAll(*out, 0o755); err != nil {
+	// Check what needs no data first, so a typo fails at once rather than after loading thousands of images.
+	if err := a.check(); err != nil {
 		return err
 	}
-	ckPath := filepath.Join(*out, checkpointFile)
-	// Check what needs no data first, so a typo fails at once rather than after loading thousands of images.
+	if a.threads > 0 {
+		parallel.SetThreads(a.threads)
+	}
+	if err := os.MkdirAll(a.out, 0o755); err != nil {
+		return err
+	}
+	ckPath := filepath.Join(a.out, checkpointFile)
 	var cfg model.Config
-	if !*resume {
-		var err error
-		if cfg, err = model.NewConfig(*preset, *size); err != nil {
-			return err
-		}
-		cfg.EMA, cfg.Beta, cfg.DeadCodeMin = *ema, float32(*beta), float32(*deadMin)
-		if *codes > 0 {
-			cfg.NumCodes = *codes
-		}
-		if *dim > 0 {
-			cfg.CodeDim = *dim
-		}
-		if err := cfg.Validate(); err != nil {
+	if !a.resume {
+		if cfg, err = a.config(); err != nil {
 			return err
 		}
 		if _, err := os.Stat(ckPath); err == nil {
 			return fmt.Errorf("%s already exists: pass --resume to continue it, or choose another --out", ckPath)
 		}
 	}
-	lopt := data.LoadOptions{Size: *size, Resize: *resize, Limit: *limit}
-	trainSplit, err := loadSplit(*dataDir, "train", lopt)
+	lopt := data.LoadOptions{Size: a.size, Resize: a.resize, Limit: a.limit}
+	trainSplit, err := loadSplit(a.data, "train", lopt)
 	if err != nil {
 		return err
 	}
-	valSplit, err := loadSplit(*dataDir, "validate", lopt)
+	valSplit, err := loadSplit(a.data, "validate", lopt)
 	if err != nil {
 		return err
 	}
-	var tr *train.Trainer
-	if *resume {
+	tr, err := a.trainer(cfg, trainSplit, ckPath)
+	if err != nil {
+		return err
+	}
+	if err := runEpochs(tr, trainSplit, valSplit, a.epochs, a.out); err != nil {
+		return err
+	}
+	testSplit, err := loadSplit(a.data, "test", lopt)
+	if err != nil {
+		return err
+	}
+	return finishRun(tr, testSplit, a.out, a.seed)
+}
+
+// trainer starts a fresh trainer of cfg on the training split's statistics, or with --resume rebuilds the one
+// saved at ckPath.
+func (a *trainArgs) trainer(cfg model.Config, trainSplit *data.Split, ckPath string) (*train.Trainer, error) {
+	if a.resume {
 		ck, err := model.LoadCheckpoint(ckPath)
 		if err != nil {
-			return fmt.Errorf("%w (drop --resume to start afresh)", err)
+			return nil, fmt.Errorf("%w (drop --resume to start afresh)", err)
 		}
-		if tr, err = train.Resume(ck); err != nil {
-			return fmt.Errorf("resume from %s: %w", ckPath, err)
+		tr, err := train.Resume(ck)
+		if err != nil {
+			return nil, fmt.Errorf("resume from %s: %w", ckPath, err)
 		}
 		fmt.Fprintf(os.Stderr, "resuming %s after epoch %d\n", ckPath, tr.Epochs())
-	} else {
-		mean, variance := data.Stats(trainSplit)
-		opt := train.Options{BatchSize: *batch, LearningRate: *lr, Seed: *seed, StepsPerEpoch: *steps}
-		if tr, err = train.New(cfg, model.Preprocess{Mean: mean, Variance: variance}, opt); err != nil {
-			return err
-		}
-		fmt.Fprintf(os.Stderr, "model %s: K=%d D=%d, %d parameters; preprocessing μ=%.4f σ²=%.4f\n",
-			cfg.Preset, cfg.NumCodes, cfg.CodeDim, countParams(tr.Model.Weights), mean, variance)
+		return tr, nil
 	}
-	// Ctrl-C finishes nothing half-way: the current epoch stops, the last checkpoint stays as it was.
+	mean, variance := data.Stats(trainSplit)
+	opt := train.Options{BatchSize: a.batch, LearningRate: a.lr, Seed: a.seed, StepsPerEpoch: a.steps}
+	tr, err := train.New(cfg, model.Preprocess{Mean: mean, Variance: variance}, opt)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(os.Stderr, "model %s: K=%d D=%d, %d parameters; preprocessing μ=%.4f σ²=%.4f\n",
+		cfg.Preset, cfg.NumCodes, cfg.CodeDim, countParams(tr.Model.Weights), mean, variance)
+	return tr, nil
+}
+
+// runEpochs trains until tr has completed epochs epochs, validating on val and writing the checkpoint and
+// history into out after each. Ctrl-C finishes nothing half-way: the current epoch stops, the last checkpoint
+// stays as it was.
+func runEpochs(tr *train.Trainer, trainSplit, valSplit *data.Split, epochs int, out string) error {
+	ckPath := filepath.Join(out, checkpointFile)
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, os.Interrupt)
 	defer signal.Stop(stop)
-	pp := newProgress(os.Stderr, *epochs)
-	for tr.Epochs() < *epochs {
+	pp := newProgress(os.Stderr, epochs)
+	for tr.Epochs() < epochs {
 		for !tr.EpochDone(trainSplit.N) {
 			select {
 			case <-stop:
@@ -150,19 +229,21 @@ func cmdTrain(args []string) error {
 		if err := ck.Save(ckPath); err != nil {
 			return err
 		}
-		if err := writeHistory(*out, tr.History); err != nil {
+		if err := writeHistory(out, tr.History); err != nil {
 			return err
 		}
 	}
-	if err := plotHistory(filepath.Join(*out, lossesPNG), tr.History); err != nil {
+	return nil
+}
+
+// finishRun draws the loss curves, evaluates the test split (scores, pictures) and records the test SSIM in
+// the checkpoint.
+func finishRun(tr *train.Trainer, testSplit *data.Split, out string, seed uint64) error {
+	ckPath := filepath.Join(out, checkpointFile)
+	if err := plotHistory(filepath.Join(out, lossesPNG), tr.History); err != nil {
 		return err
 	}
-	// Final test evaluation: scores, pictures, and the test SSIM recorded in the checkpoint.
-	testSplit, err := loadSplit(*dataDir, "test", lopt)
-	if err != nil {
-		return err
-	}
-	ev, err := evaluateAndReport(tr.Model, testSplit, *out, *seed)
+	ev, err := evaluateAndReport(tr.Model, testSplit, out, seed)
 	if err != nil {
 		return err
 	}
@@ -175,8 +256,8 @@ func cmdTrain(args []string) error {
 		return err
 	}
 	fmt.Printf("test SSIM %.4f  PSNR %.2f dB  MSE %.5f  (%d images)\n", ev.SSIM, ev.PSNR, ev.MSE, testSplit.N)
-	fmt.Printf("wrote %s, %s, %s, %s, %s\n", ckPath, filepath.Join(*out, historyCSV), filepath.Join(*out, lossesPNG),
-		filepath.Join(*out, reconsPNG), filepath.Join(*out, testCSV))
+	fmt.Printf("wrote %s, %s, %s, %s, %s\n", ckPath, filepath.Join(out, historyCSV), filepath.Join(out, lossesPNG),
+		filepath.Join(out, reconsPNG), filepath.Join(out, testCSV))
 	return nil
 }
 

@@ -25,23 +25,16 @@ type Options struct {
 	StepsPerEpoch int     `json:"steps_per_epoch"` // 0: one pass over the training split (⌊N/B⌋ steps)
 }
 
-// DefaultOptions are the settings the command starts from.
-func DefaultOptions() Options {
-	return Options{BatchSize: 16, LearningRate: 2e-4, Seed: 1}
-}
-
-// Validate reports the first option out of its range (batch size ≥ 1, a positive finite learning rate, steps per
-// epoch ≥ 0).
+// Validate reports the first option outside its range in Limits (batch size ≥ 1, a positive finite learning
+// rate, steps per epoch ≥ 0).
 func (o Options) Validate() error {
-	switch {
-	case o.BatchSize < 1:
-		return fmt.Errorf("batch size %d must be ≥ 1", o.BatchSize)
-	case !(o.LearningRate > 0) || math.IsInf(o.LearningRate, 0):
-		return fmt.Errorf("learning rate %g must be positive", o.LearningRate)
-	case o.StepsPerEpoch < 0:
-		return fmt.Errorf("steps per epoch %d must be ≥ 0", o.StepsPerEpoch)
+	if err := CheckLimit("batch_size", "batch size", float64(o.BatchSize)); err != nil {
+		return err
 	}
-	return nil
+	if err := CheckLimit("learning_rate", "learning rate", o.LearningRate); err != nil {
+		return err
+	}
+	return CheckLimit("steps_per_epoch", "steps per epoch", float64(o.StepsPerEpoch))
 }
 
 // EpochStats is one row of the training history.
