@@ -1,7 +1,7 @@
 // Package testmodel makes small brainvq models and images for the ONNX exporter's tests: synthetic smooth
 // head-like images, and checkpoints whose weights and codebook exercise every part of the graphs (non-zero
 // biases, a codebook spread over the encoder's outputs so many codes are used, and duplicated codes so
-// ties happen).
+// ties happen); and small priors (core/prior) whose every parameter is random.
 package testmodel
 
 import (
