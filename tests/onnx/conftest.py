@@ -1,7 +1,8 @@
 """Fixtures for the ONNX export tests.
 
 The Go side writes, per preset, a checkpoint, the exported ONNX files, test images and the Go model's
-outputs (``go run ./onnxexport/internal/fixtures``). ``run.sh`` makes them once and passes the folder in
+outputs, and small priors with their prior.onnx, Go's logits and Go's samples
+(``go run ./onnxexport/internal/fixtures``). ``run.sh`` makes them once and passes the folder in
 ``BRAINVQ_ONNX_FIXTURES``; without that variable the session makes its own in a temporary folder.
 """
 
@@ -15,6 +16,7 @@ import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 PRESETS = ["residual", "seed"]
+PRIORS = ["prior_k3", "prior_k5"]
 
 
 @pytest.fixture(scope="session")
@@ -22,7 +24,7 @@ def fixture_root(tmp_path_factory):
     given = os.environ.get("BRAINVQ_ONNX_FIXTURES")
     if given:
         root = pathlib.Path(given)
-        missing = [p for p in PRESETS if not (root / p / "expected.json").is_file()]
+        missing = [p for p in PRESETS + PRIORS if not (root / p / "expected.json").is_file()]
         assert not missing, f"BRAINVQ_ONNX_FIXTURES={given} lacks fixtures for {missing}"
         return root
     root = tmp_path_factory.mktemp("onnx_fixtures")
@@ -52,3 +54,21 @@ class Fixture:
 @pytest.fixture(scope="session", params=PRESETS)
 def fx(request, fixture_root):
     return Fixture(fixture_root / request.param)
+
+
+class PriorFixture:
+    """One prior's fixture folder: the config, prior.onnx, Go's logits and samples."""
+
+    def __init__(self, folder: pathlib.Path):
+        self.folder = folder
+        self.expected = json.loads((folder / "expected.json").read_text())
+        self.config = self.expected["config"]
+        self.model_path = folder / "onnx" / "prior.onnx"
+
+    def array(self, name: str) -> np.ndarray:
+        return np.load(self.folder / f"{name}.npy")
+
+
+@pytest.fixture(scope="session", params=PRIORS)
+def pfx(request, fixture_root):
+    return PriorFixture(fixture_root / request.param)
