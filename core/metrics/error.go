@@ -1,6 +1,10 @@
 package metrics
 
-import "math"
+import (
+	"math"
+
+	"github.com/brainvq/brainvq/core/parallel"
+)
 
 // MSE returns the mean squared error mean((a−b)²) of two images (or any two equally long vectors),
 // summed in float64. It panics if the lengths differ; the MSE of two empty vectors is NaN.
@@ -43,7 +47,7 @@ func MSEBatch(a, b []float32, n int) []float64 {
 	size := len(a) / n
 	checkLengths(a, b, n, size)
 	out := make([]float64, n)
-	parallelFor(n, parallelWorkers(n), func(i, _ int) {
+	parallel.Tasks(n, func(i, _ int) {
 		out[i] = MSE(a[i*size:(i+1)*size], b[i*size:(i+1)*size])
 	})
 	return out

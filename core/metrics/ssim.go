@@ -16,6 +16,8 @@ package metrics
 import (
 	"fmt"
 	"math"
+
+	"github.com/brainvq/brainvq/core/parallel"
 )
 
 // The SSIM window and constants (Wang et al. 2004).
@@ -107,16 +109,16 @@ func SSIMMap(a, b []float32, h, w int) []float64 {
 }
 
 // SSIMBatch returns SSIM(a[i], b[i]) for the n image pairs of the batches a and b (each [n, h, w]),
-// computed in parallel by runtime.GOMAXPROCS(0) workers.
+// computed in parallel (core/parallel: one image per task, parallel.Threads() workers).
 //
 // It panics if len(a) or len(b) is not n·h·w or if CheckSSIMSize(h, w) fails.
 func SSIMBatch(a, b []float32, n, h, w int) []float64 {
 	checkImages(a, b, n, h, w)
 	out := make([]float64, n)
 	size := h * w
-	workers := parallelWorkers(n)
+	workers := min(n, parallel.Threads()) // read once: scratch is indexed by worker
 	scratch := make([]ssimScratch, workers)
-	parallelFor(n, workers, func(i, worker int) {
+	parallel.TasksWorkers(n, workers, func(i, worker int) {
 		out[i] = scratch[worker].mean(a[i*size:(i+1)*size], b[i*size:(i+1)*size], h, w)
 	})
 	return out

@@ -3,12 +3,12 @@ package nn
 import (
 	"fmt"
 	"hash"
-	"runtime"
-	"sync"
 
 	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/brainvq/brainvq/core/parallel"
 )
 
 // MSE is the scalar scale·mean((a−b)²) over all elements of two same-shaped tensors. Gradients flow to a when
@@ -45,7 +45,7 @@ func (op *mseOp) DiffWRT(int) []bool    { return op.diff[:] }
 func (op *mseOp) Do(in ...G.Value) (G.Value, error) {
 	a, b := f32(in[0]), f32(in[1])
 	var s float64
-	for _, p := range parallelSums(len(a), func(lo, hi int) float64 {
+	for _, p := range parallel.Sums(len(a), sumParts(len(a)), func(lo, hi int) float64 {
 		var t float64
 		for i := lo; i < hi; i++ {
 			d := float64(a[i] - b[i])
@@ -109,11 +109,10 @@ func (op *mseGradOp) UsePreallocDo(pre G.Value, in ...G.Value) (G.Value, error) 
 		return nil, fmt.Errorf("%v: gradient is %T, want a float32 scalar", op, in[2].Data())
 	}
 	c := op.sign * g * op.m.scale * 2 / float32(len(a))
-	parallelSums(len(a), func(lo, hi int) float64 {
+	elementwise(len(a), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			out[i] = c * (a[i] - b[i])
 		}
-		return 0
 	})
 	return pre, nil
 }
@@ -162,23 +161,24 @@ func (op *straightOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 	return G.Nodes{grad, nil}, nil
 }
 
-// parallelSums splits [0,n) into one chunk per CPU, runs fn on each and returns the partial results in chunk
-// order (so sums are deterministic for a given CPU count).
-func parallelSums(n int, fn func(lo, hi int) float64) []float64 {
-	w := runtime.GOMAXPROCS(0)
-	if n < 1<<16 || w == 1 {
-		return []float64{fn(0, n)}
+// parallelMin is the smallest tensor whose loss work is spread over the worker pool; below it one goroutine
+// is faster than handing out the work.
+const parallelMin = 1 << 16
+
+// sumParts is how many partial sums the MSE of n elements adds, in order: one below parallelMin, else a fixed
+// 8, never the thread count, so the loss is the same number whatever the thread setting (parallel.Sums).
+func sumParts(n int) int {
+	if n < parallelMin {
+		return 1
 	}
-	out := make([]float64, w)
-	var wg sync.WaitGroup
-	for i := 0; i < w; i++ {
-		lo, hi := i*n/w, (i+1)*n/w
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			out[i] = fn(lo, hi)
-		}(i)
+	return 8
+}
+
+// elementwise runs fn over [0,n) split across the worker pool (parallel.For), or in one call when n is small.
+func elementwise(n int, fn func(lo, hi int)) {
+	if n < parallelMin {
+		fn(0, n)
+		return
 	}
-	wg.Wait()
-	return out
+	parallel.For(n, func(_, lo, hi int) { fn(lo, hi) })
 }

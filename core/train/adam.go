@@ -2,9 +2,8 @@ package train
 
 import (
 	"math"
-	"runtime"
-	"sync"
-	"sync/atomic"
+
+	"github.com/brainvq/brainvq/core/parallel"
 )
 
 // Adam is the Adam optimiser (Kingma & Ba 2015) over named float32 parameters, with bias correction:
@@ -33,7 +32,7 @@ func (a *Adam) Step(names []string, params, grads [][]float32) {
 	b1, b2 := float32(a.Beta1), float32(a.Beta2)
 	type chunk struct{ p, g, m, v []float32 }
 	var chunks []chunk
-	const size = 1 << 15 // split big tensors so both cores share the work
+	const size = 1 << 15 // split big tensors so every worker (parallel.Tasks) shares the work
 	for i, name := range names {
 		p, g := params[i], grads[i]
 		if _, ok := a.M[name]; !ok {
@@ -46,27 +45,14 @@ func (a *Adam) Step(names []string, params, grads [][]float32) {
 			chunks = append(chunks, chunk{p[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi]})
 		}
 	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(chunks) {
-					return
-				}
-				c := chunks[i]
-				for j := range c.p {
-					gj := c.g[j]
-					mj := b1*c.m[j] + (1-b1)*gj
-					vj := b2*c.v[j] + (1-b2)*gj*gj
-					c.m[j], c.v[j] = mj, vj
-					c.p[j] -= lr * mj / (float32(math.Sqrt(float64(vj))) + eps)
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	parallel.Tasks(len(chunks), func(i, _ int) {
+		c := chunks[i]
+		for j := range c.p {
+			gj := c.g[j]
+			mj := b1*c.m[j] + (1-b1)*gj
+			vj := b2*c.v[j] + (1-b2)*gj*gj
+			c.m[j], c.v[j] = mj, vj
+			c.p[j] -= lr * mj / (float32(math.Sqrt(float64(vj))) + eps)
+		}
+	})
 }
