@@ -16,11 +16,12 @@ import (
 //     samples, and the vertical-to-horizontal link of the row is computed there too.
 //   - Then, column by column, the horizontal stacks of all layers at (i,j) are computed from the cached row
 //     (columns ≤ j), the head gives the logits of the N samples, and the codes are drawn; the new codes'
-//     embeddings join the row caches.
+//     embeddings join the row caches. These products are N columns wide: kernels.RowGemm, which reads its
+//     operands in place, instead of Sgemm, whose packing would cost more than the products.
 //
 // The work per image is that of one forward pass plus the per-position head, against h·w forward passes
 // for the naive sampler. Rows are stored channel-major with the N samples innermost — [C][columns][N] — so
-// that every product is one Sgemm with contiguous N-wide columns.
+// that every product reads contiguous N-wide columns.
 
 // rowCache holds the state of one layer while a row is sampled.
 type rowCache struct {
@@ -89,6 +90,7 @@ func (p *Prior) Sample(r Request) ([]int32, error) {
 	hid := make([]float32, c.HeadChannels*n)
 	relu := make([]float32, c.Channels*n)
 	logits := make([]float32, c.NumCodes*n)
+	out := make([]float32, c.Channels*n)
 	for i := range g {
 		p.verticalRow(caches, r.Classes, n)
 		for j := range g {
@@ -103,18 +105,18 @@ func (p *Prior) Sample(r Request) ([]int32, error) {
 					if j-s < 0 {
 						continue
 					}
-					kernels.Sgemm(false, false, c2, n, rc.in, 1, rc.hw[si], rc.in, rc.h[(j-s)*n:], g*n, 1, ah, n)
+					kernels.RowGemm(ah, n, rc.hw[si], rc.h[(j-s)*n:], g*n, c2, rc.in, n)
 				}
 				addRowBias(ah, w[pre+".h.bias"].Data, w[pre+".h.cond"].Data, r.Classes, c2, 1, n)
 				kernels.Gate(gated, ah, 1, c.Channels, n)
 				// next.h[:, j, :] = (l > 0 ? h[:, j, :] : 0) + W_o·gated + b_o
-				out := make([]float32, c.Channels*n)
+				clear(out)
 				if l > 0 {
 					for ch := range c.Channels {
 						copy(out[ch*n:(ch+1)*n], rc.h[(ch*g+j)*n:(ch*g+j+1)*n])
 					}
 				}
-				kernels.Sgemm(false, false, c.Channels, n, c.Channels, 1, w[pre+".out.weight"].Data, c.Channels, gated, n, 1, out, n)
+				kernels.RowGemm(out, n, w[pre+".out.weight"].Data, gated, n, c.Channels, c.Channels, n)
 				bo := w[pre+".out.bias"].Data
 				for ch := range c.Channels {
 					dst := next.h[(ch*g+j)*n : (ch*g+j+1)*n]
@@ -130,14 +132,16 @@ func (p *Prior) Sample(r Request) ([]int32, error) {
 					relu[ch*n+s] = max(last[(ch*g+j)*n+s], 0)
 				}
 			}
-			kernels.Sgemm(false, false, c.HeadChannels, n, c.Channels, 1, w["head1.weight"].Data, c.Channels, relu, n, 0, hid, n)
+			clear(hid)
+			kernels.RowGemm(hid, n, w["head1.weight"].Data, relu, n, c.HeadChannels, c.Channels, n)
 			b1 := w["head1.bias"].Data
 			for o := range c.HeadChannels {
 				for s := range n {
 					hid[o*n+s] = max(hid[o*n+s]+b1[o], 0)
 				}
 			}
-			kernels.Sgemm(false, false, c.NumCodes, n, c.HeadChannels, 1, w["head2.weight"].Data, c.HeadChannels, hid, n, 0, logits, n)
+			clear(logits)
+			kernels.RowGemm(logits, n, w["head2.weight"].Data, hid, n, c.NumCodes, c.HeadChannels, n)
 			b2 := w["head2.bias"].Data
 			// Draw (or keep) the codes at (i,j) and feed their embeddings to the first layer's caches.
 			for s := range n {
