@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/brainvq/brainvq/core/model"
+	"github.com/brainvq/brainvq/core/prior"
 	"github.com/brainvq/brainvq/onnxexport"
 )
 
@@ -14,11 +15,12 @@ import (
 func cmdExport(args []string) error {
 	fs := newFlags("export", "--checkpoint FILE [--out DIR] [flags]",
 		"Export a trained model as ONNX (opset 17, IR 8): encoder.onnx, quantizer.onnx, decoder.onnx,\n"+
-			"vqvae.onnx (end to end) and codebook.npy. See docs/onnx.md.")
+			"vqvae.onnx (end to end) and codebook.npy; with --prior also prior.onnx. See docs/onnx.md.")
 	ckPath := fs.String("checkpoint", "", "checkpoint file to export (required)")
 	out := fs.String("out", "onnx", "folder to write the files into (created if missing)")
 	noIdx := fs.Bool("no-indices-output", false, "give vqvae.onnx only the reconstruction output, not the code indices")
 	producer := fs.String("producer", "brainvq", "producer_name written into every model")
+	priorPath := fs.String("prior", "", "also export this prior checkpoint (of the same VQ-VAE) as prior.onnx")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -32,9 +34,26 @@ func cmdExport(args []string) error {
 	if err != nil {
 		return fmt.Errorf("%w (nothing was exported; is the file a complete brainvq checkpoint?)", err)
 	}
-	paths, err := onnxexport.Export(ck, *out, onnxexport.Options{Producer: *producer, NoIndicesOutput: *noIdx})
+	var pk *prior.Checkpoint
+	if *priorPath != "" {
+		if pk, err = prior.LoadCheckpoint(*priorPath); err != nil {
+			return fmt.Errorf("--prior: %w (nothing was exported)", err)
+		}
+		if err := pk.Prior.CheckModel(ck.Model); err != nil {
+			return fmt.Errorf("--prior %s with --checkpoint %s: %w (nothing was exported)", *priorPath, *ckPath, err)
+		}
+	}
+	opt := onnxexport.Options{Producer: *producer, NoIndicesOutput: *noIdx}
+	paths, err := onnxexport.Export(ck, *out, opt)
 	if err != nil {
 		return err
+	}
+	if pk != nil {
+		p, err := onnxexport.ExportPrior(pk.Prior, *out, opt)
+		if err != nil {
+			return err
+		}
+		paths = append(paths, p)
 	}
 	c := ck.Model.Config
 	fmt.Fprintf(os.Stdout, "exported %s (preset %s, %d×%d images, K=%d, D=%d, opset %d, IR %d):\n",

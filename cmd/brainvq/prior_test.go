@@ -65,6 +65,10 @@ func TestPriorWorkflow(t *testing.T) {
 			t.Errorf("complete did not write %s", f)
 		}
 	}
+	mustRun(t, "export", "--checkpoint", ck, "--prior", pk, "--out", filepath.Join(dir, "onnx"))
+	if _, err := os.Stat(filepath.Join(dir, "onnx", "prior.onnx")); err != nil {
+		t.Errorf("export --prior did not write prior.onnx: %v", err)
+	}
 	// Errors: a level the prior does not know, no samples, a prior of another VQ-VAE, missing flags.
 	mustFail(t, "level 99", "sample", "--prior", pk, "--checkpoint", ck, "--out", filepath.Join(dir, "x"), "--level", "99")
 	mustFail(t, "--n 0", "sample", "--prior", pk, "--checkpoint", ck, "--out", filepath.Join(dir, "x"), "--n", "0")
@@ -74,5 +78,6 @@ func TestPriorWorkflow(t *testing.T) {
 	other := filepath.Join(dir, "other")
 	mustRun(t, "train", "--data", data, "--out", other, "--preset", "seed", "--size", "32", "--batch", "4", "--epochs", "1", "--seed", "7")
 	mustFail(t, "another VQ-VAE", "sample", "--prior", pk, "--checkpoint", filepath.Join(other, checkpointFile), "--out", filepath.Join(dir, "x"))
+	mustFail(t, "another VQ-VAE", "export", "--prior", pk, "--checkpoint", filepath.Join(other, checkpointFile), "--out", filepath.Join(dir, "x"))
 	mustFail(t, "--checkpoint", "prior", "train", "--data", data, "--out", filepath.Join(dir, "p2"))
 }
