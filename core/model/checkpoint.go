@@ -7,7 +7,6 @@ import (
 	"io"
 	"math"
 	"os"
-
 	"sort"
 
 	"github.com/brainvq/brainvq/core/atomicfile"
@@ -93,18 +92,15 @@ func sortedNames(m map[string]*Tensor) []string {
 }
 
 // ReadCheckpoint reads a checkpoint written by WriteTo, verifying its checksum and every tensor's shape.
-// A damaged or foreign file gives a *FormatError.
+// A damaged or foreign file gives a *FormatError naming the field at fault.
 func ReadCheckpoint(r io.Reader) (*Checkpoint, error) {
 	hb, entries, data, err := ReadContainer(r, checkpointMagic, checkpointVersion, "checkpoint")
 	if err != nil {
 		return nil, err
 	}
-	var h ckHeader
-	if err := json.Unmarshal(hb, &h); err != nil {
-		return nil, &FormatError{What: "checkpoint", Problem: fmt.Sprintf("header: %v", err)}
-	}
-	if err := h.Config.Validate(); err != nil {
-		return nil, &FormatError{What: "checkpoint", Problem: fmt.Sprintf("config: %v", err)}
+	h, err := parseCheckpointHeader(hb)
+	if err != nil {
+		return nil, err
 	}
 	ck := &Checkpoint{
 		Model: &Model{Config: h.Config, Pre: h.Pre, Weights: Weights{}},
@@ -113,6 +109,30 @@ func ReadCheckpoint(r io.Reader) (*Checkpoint, error) {
 	if h.TestSSIM != nil {
 		ck.TestSSIM = *h.TestSSIM
 	}
+	if err := ck.addTensors(entries, data); err != nil {
+		return nil, err
+	}
+	if err := ck.Model.Weights.Check(h.Config); err != nil {
+		return nil, &FormatError{What: "checkpoint", Field: "weights", Problem: err.Error(), Err: err}
+	}
+	return ck, nil
+}
+
+// parseCheckpointHeader decodes the checkpoint's header JSON and validates its model configuration.
+func parseCheckpointHeader(hb []byte) (*ckHeader, error) {
+	var h ckHeader
+	if err := json.Unmarshal(hb, &h); err != nil {
+		return nil, &FormatError{What: "checkpoint", Field: "header", Problem: fmt.Sprintf("header: %v", err), Err: err}
+	}
+	if err := h.Config.Validate(); err != nil {
+		return nil, &FormatError{What: "checkpoint", Field: "config", Problem: fmt.Sprintf("config: %v", err), Err: err}
+	}
+	return &h, nil
+}
+
+// addTensors files the container's tensors under the model's weights (group "weight") or the trainer's
+// state (group "state").
+func (ck *Checkpoint) addTensors(entries []ContainerEntry, data []*Tensor) error {
 	for i, e := range entries {
 		switch e.Group {
 		case "weight":
@@ -120,16 +140,13 @@ func ReadCheckpoint(r io.Reader) (*Checkpoint, error) {
 		case "state":
 			ck.State[e.Name] = data[i]
 		default:
-			return nil, &FormatError{What: "checkpoint", Problem: fmt.Sprintf("tensor %s has unknown group %q", e.Name, e.Group)}
+			return &FormatError{What: "checkpoint", Field: "tensors", Problem: fmt.Sprintf("tensor %s has unknown group %q", e.Name, e.Group)}
 		}
 	}
-	if err := ck.Model.Weights.Check(h.Config); err != nil {
-		return nil, &FormatError{What: "checkpoint", Problem: err.Error()}
-	}
-	return ck, nil
+	return nil
 }
 
-// LoadCheckpoint reads the checkpoint at path.
+// LoadCheckpoint reads the checkpoint at path. A *FormatError in the result carries path as its File.
 func LoadCheckpoint(path string) (*Checkpoint, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -137,6 +154,11 @@ func LoadCheckpoint(path string) (*Checkpoint, error) {
 	}
 	defer f.Close()
 	ck, err := ReadCheckpoint(f)
+	var fe *FormatError
+	if errors.As(err, &fe) {
+		fe.File = path // the message now names the file
+		return nil, fmt.Errorf("load checkpoint: %w", err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("load checkpoint %s: %w", path, err)
 	}

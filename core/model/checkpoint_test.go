@@ -2,7 +2,9 @@ package model
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
+	"io"
 	"math"
 	"os"
 	"os/exec"
@@ -181,5 +183,93 @@ func TestConfigAndWeights(t *testing.T) {
 	}
 	if _, err := NewConfig("seed", 30); err == nil {
 		t.Error("size not a multiple of 4: want an error")
+	}
+}
+
+// containerBytes writes a checkpoint container by hand: ck's header and tensors after edit changed them.
+func containerBytes(t *testing.T, ck *Checkpoint, version uint32, edit func(h *ckHeader, data []*Tensor) []*Tensor) []byte {
+	t.Helper()
+	h := ckHeader{Project: "brainvq", Version: Version, Config: ck.Model.Config, Pre: ck.Model.Pre, Epoch: ck.Epoch, Step: ck.Step}
+	var data []*Tensor
+	for _, name := range sortedNames(ck.Model.Weights) {
+		h.Tensors = append(h.Tensors, ContainerEntry{name, "weight", ck.Model.Weights[name].Shape})
+		data = append(data, ck.Model.Weights[name])
+	}
+	data = edit(&h, data)
+	hdr, err := json.Marshal(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := WriteContainer(&buf, checkpointMagic, version, hdr, data); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestCheckpointFormatErrorFields checks, through errors.As, that every kind of damage gives a *FormatError
+// naming the field at fault (and the file, from LoadCheckpoint), with the underlying error where there is one.
+func TestCheckpointFormatErrorFields(t *testing.T) {
+	ck := smallCheckpoint(t, 4)
+	var buf bytes.Buffer
+	if _, err := ck.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	full := buf.Bytes()
+	same := func(h *ckHeader, d []*Tensor) []*Tensor { return d }
+	for _, tc := range []struct {
+		name, field string
+		foreign     bool
+		cause       error // the underlying error, or nil
+		data        []byte
+	}{
+		{"empty", "magic", true, io.EOF, nil},
+		{"foreign", "magic", true, nil, []byte("\x89PNG\r\n\x1a\n and then some more bytes")},
+		{"newer version", "version", false, nil, containerBytes(t, ck, checkpointVersion+1, same)},
+		{"truncated header", "header", false, io.ErrUnexpectedEOF, full[:24]},
+		{"truncated tensors", "tensors", false, io.ErrUnexpectedEOF, full[:len(full)/2]},
+		{"missing checksum", "checksum", false, io.ErrUnexpectedEOF, full[:len(full)-2]},
+		{"flipped byte", "checksum", false, nil, flip(full, len(full)-100)},
+		{"bad config", "config", false, nil, containerBytes(t, ck, checkpointVersion, func(h *ckHeader, d []*Tensor) []*Tensor {
+			h.Config.ImageSize = 30
+			return d
+		})},
+		{"unknown group", "tensors", false, nil, containerBytes(t, ck, checkpointVersion, func(h *ckHeader, d []*Tensor) []*Tensor {
+			h.Tensors[0].Group = "bogus"
+			return d
+		})},
+		{"missing weight", "weights", false, nil, containerBytes(t, ck, checkpointVersion, func(h *ckHeader, d []*Tensor) []*Tensor {
+			h.Tensors = h.Tensors[1:]
+			return d[1:]
+		})},
+	} {
+		_, err := ReadCheckpoint(bytes.NewReader(tc.data))
+		var fe *FormatError
+		if !errors.As(err, &fe) {
+			t.Errorf("%s: error %v is not a *FormatError", tc.name, err)
+			continue
+		}
+		if fe.What != "checkpoint" || fe.Field != tc.field || fe.Foreign != tc.foreign || fe.File != "" {
+			t.Errorf("%s: %+v, want field %q foreign %v and no file", tc.name, fe, tc.field, tc.foreign)
+		}
+		if tc.cause != nil && !errors.Is(err, tc.cause) {
+			t.Errorf("%s: error %v does not wrap %v", tc.name, err, tc.cause)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "cut.bvq")
+	if err := os.WriteFile(path, full[:len(full)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := LoadCheckpoint(path)
+	var fe *FormatError
+	if !errors.As(err, &fe) || fe.File != path || fe.Field != "tensors" {
+		t.Fatalf("LoadCheckpoint of a cut file: %v, want a *FormatError with File %s", err, path)
+	}
+	if want := "load checkpoint: corrupt checkpoint " + path + ": truncated at tensor"; !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("message %q, want it to start %q", err, want)
+	}
+	var pe *os.PathError
+	if _, err := LoadCheckpoint(filepath.Join(t.TempDir(), "absent.bvq")); !errors.As(err, &pe) || errors.As(err, &fe) {
+		t.Errorf("missing file: %v, want an *os.PathError and no *FormatError", err)
 	}
 }

@@ -32,21 +32,37 @@ const (
 	maxTensorSize  = 1 << 30 // values in one tensor
 )
 
-// FormatError reports a file that is not a well-formed container of the kind expected: What names the kind
-// ("checkpoint", "prior checkpoint", …), Problem what is wrong; Foreign is set when the file is not of that
-// kind at all (too short, other magic bytes) rather than damaged.
+// FormatError reports a file that is not a well-formed container of the kind expected, in the manner of
+// image/png's FormatError but with the place at fault: What names the kind ("checkpoint", "prior checkpoint",
+// …), File the file (set by the loaders that open one, such as LoadCheckpoint; "" for a bare reader), Field
+// the part at fault, Problem what is wrong with the values found and wanted, Err the underlying error (a
+// short read, a JSON or validation error) or nil. Foreign is set when the file is not of that kind at all
+// (too short, other magic bytes) rather than damaged.
+//
+// Field is one of "magic" (the leading bytes), "version" (the format version), "header" (its length or
+// JSON), "tensors" (a tensor's shape, data or group), "checksum" (the trailing CRC or a file cut short
+// before it), and for checkpoints "config" (the model configuration) and "weights" (the parameter set).
 type FormatError struct {
 	What    string
+	File    string
+	Field   string
 	Problem string
 	Foreign bool
+	Err     error
 }
 
 func (e *FormatError) Error() string {
-	if e.Foreign {
-		return fmt.Sprintf("not a brainvq %s (%s)", e.What, e.Problem)
+	what := e.What
+	if e.File != "" {
+		what += " " + e.File
 	}
-	return fmt.Sprintf("corrupt %s: %s", e.What, e.Problem)
+	if e.Foreign {
+		return fmt.Sprintf("not a brainvq %s (%s)", what, e.Problem)
+	}
+	return fmt.Sprintf("corrupt %s: %s", what, e.Problem)
 }
+
+func (e *FormatError) Unwrap() error { return e.Err }
 
 // WriteContainer writes header (a JSON object whose "tensors" list describes data, in order) and the
 // tensors' values. It returns the number of bytes written.
@@ -101,42 +117,42 @@ func (c *countWriter) Write(p []byte) (int, error) {
 // *FormatError. what names the kind of file in errors
 // ("checkpoint", "prior checkpoint", …).
 func ReadContainer(r io.Reader, magic string, version uint32, what string) ([]byte, []ContainerEntry, []*Tensor, error) {
-	bad := func(format string, args ...any) error {
-		return &FormatError{What: what, Problem: fmt.Sprintf(format, args...)}
+	bad := func(field string, err error, format string, args ...any) error {
+		return &FormatError{What: what, Field: field, Problem: fmt.Sprintf(format, args...), Err: err}
 	}
 	crc := crc32.NewIEEE()
 	br := bufio.NewReaderSize(r, 1<<20)
 	tr := io.TeeReader(br, crc)
 	got := make([]byte, len(magic))
 	if _, err := io.ReadFull(tr, got); err != nil {
-		return nil, nil, nil, &FormatError{What: what, Problem: fmt.Sprintf("file too short: %v", err), Foreign: true}
+		return nil, nil, nil, &FormatError{What: what, Field: "magic", Problem: fmt.Sprintf("file too short: %v", err), Foreign: true, Err: err}
 	}
 	if string(got) != magic {
-		return nil, nil, nil, &FormatError{What: what, Problem: fmt.Sprintf("bad magic bytes %q, want %q", got, magic), Foreign: true}
+		return nil, nil, nil, &FormatError{What: what, Field: "magic", Problem: fmt.Sprintf("bad magic bytes %q, want %q", got, magic), Foreign: true}
 	}
 	var ver uint32
 	var hlen uint64
 	if err := binary.Read(tr, binary.LittleEndian, &ver); err != nil {
-		return nil, nil, nil, bad("truncated header (%v)", err)
+		return nil, nil, nil, bad("version", err, "truncated header (%v)", err)
 	}
 	if ver != version {
-		return nil, nil, nil, bad("format version %d is not supported (this build reads version %d)", ver, version)
+		return nil, nil, nil, bad("version", nil, "format version %d is not supported (this build reads version %d)", ver, version)
 	}
 	if err := binary.Read(tr, binary.LittleEndian, &hlen); err != nil {
-		return nil, nil, nil, bad("truncated header (%v)", err)
+		return nil, nil, nil, bad("header", err, "truncated header (%v)", err)
 	}
 	if hlen == 0 || hlen > maxHeaderBytes {
-		return nil, nil, nil, bad("header length %d outside (0, %d]", hlen, maxHeaderBytes)
+		return nil, nil, nil, bad("header", nil, "header length %d outside (0, %d]", hlen, maxHeaderBytes)
 	}
 	hb := make([]byte, hlen)
 	if _, err := io.ReadFull(tr, hb); err != nil {
-		return nil, nil, nil, bad("truncated header (%v)", err)
+		return nil, nil, nil, bad("header", err, "truncated header (%v)", err)
 	}
 	var list struct {
 		Tensors []ContainerEntry `json:"tensors"`
 	}
 	if err := json.Unmarshal(hb, &list); err != nil {
-		return nil, nil, nil, bad("corrupt header (%v)", err)
+		return nil, nil, nil, bad("header", err, "corrupt header (%v)", err)
 	}
 	data := make([]*Tensor, len(list.Tensors))
 	buf := make([]byte, 4<<10)
@@ -144,7 +160,7 @@ func ReadContainer(r io.Reader, magic string, version uint32, what string) ([]by
 		n := 1
 		for _, d := range e.Shape {
 			if d < 0 || d > maxTensorSize || n*max(d, 1) > maxTensorSize {
-				return nil, nil, nil, bad("tensor %s has shape %v (more than %d values)", e.Name, e.Shape, maxTensorSize)
+				return nil, nil, nil, bad("tensors", nil, "tensor %s has shape %v (more than %d values)", e.Name, e.Shape, maxTensorSize)
 			}
 			n *= d
 		}
@@ -152,7 +168,7 @@ func ReadContainer(r io.Reader, magic string, version uint32, what string) ([]by
 		for i := 0; i < n; i += len(buf) / 4 {
 			m := min(n-i, len(buf)/4)
 			if _, err := io.ReadFull(tr, buf[:4*m]); err != nil {
-				return nil, nil, nil, bad("truncated at tensor %s (%v)", e.Name, err)
+				return nil, nil, nil, bad("tensors", err, "truncated at tensor %s (%v)", e.Name, err)
 			}
 			for j := range m {
 				t.Data = append(t.Data, math.Float32frombits(binary.LittleEndian.Uint32(buf[4*j:])))
@@ -163,10 +179,10 @@ func ReadContainer(r io.Reader, magic string, version uint32, what string) ([]by
 	want := crc.Sum32()
 	var sum uint32
 	if err := binary.Read(br, binary.LittleEndian, &sum); err != nil {
-		return nil, nil, nil, bad("truncated: missing checksum (%v)", err)
+		return nil, nil, nil, bad("checksum", err, "truncated: missing checksum (%v)", err)
 	}
 	if sum != want {
-		return nil, nil, nil, bad("checksum %08x, computed %08x", sum, want)
+		return nil, nil, nil, bad("checksum", nil, "checksum %08x, computed %08x", sum, want)
 	}
 	return hb, list.Tensors, data, nil
 }
