@@ -171,22 +171,23 @@ func (s *ssimScratch) resize(w int) {
 // mean returns the mean of the valid SSIM map of x and y (see SSIM).
 func (s *ssimScratch) mean(x, y []float32, h, w int) float64 {
 	oh, ow := h-2*SSIMRadius, w-2*SSIMRadius
-	return s.valid(x, y, h, w, nil) / float64(oh*ow)
+	sum, _ := s.valid(x, y, h, w, nil)
+	return sum / float64(oh*ow)
 }
 
 // valid computes S(p) at every p whose 11×11 window lies inside the h×w images x and y: an
-// (h−10)×(w−10) map, written row-major to out unless out is nil. It returns the sum of the map.
+// (h−10)×(w−10) map, written row-major to out unless out is nil. It returns the sum of the map and the sum
+// of its contrast-structure factor (2σxy + C2)/(σx² + σy² + C2), which MS-SSIM uses at the finer scales.
 //
 // The Gaussian window is separable: for each output row the five moments x, y, x², y², xy are first
 // filtered down the columns (vertical pass, w values each), then along the row (horizontal pass). The
 // window is symmetric, so taps k and 10−k share one multiplication.
-func (s *ssimScratch) valid(x, y []float32, h, w int, out []float64) float64 {
+func (s *ssimScratch) valid(x, y []float32, h, w int, out []float64) (total, csTotal float64) {
 	const r = SSIMRadius
 	g := &ssimKernel
 	oh, ow := h-2*r, w-2*r
 	s.resize(w)
 	mx, my, mxx, myy, mxy := s.mx, s.my, s.mxx, s.myy, s.mxy
-	total := 0.0
 	for i := range oh {
 		// Vertical pass: rows i..i+10 of x and y → mx..mxy[0:w].
 		base := i * w
@@ -224,7 +225,7 @@ func (s *ssimScratch) valid(x, y []float32, h, w int, out []float64) float64 {
 		if out != nil {
 			row = out[i*ow : i*ow+ow]
 		}
-		rowSum := 0.0
+		rowSum, csSum := 0.0, 0.0
 		for j := range ow {
 			c := j + r
 			ux := gc * mx[c]
@@ -243,13 +244,16 @@ func (s *ssimScratch) valid(x, y []float32, h, w int, out []float64) float64 {
 			vx := uxx - ux*ux
 			vy := uyy - uy*uy
 			vxy := uxy - ux*uy
-			v := (2*ux*uy + ssimC1) * (2*vxy + ssimC2) / ((ux*ux + uy*uy + ssimC1) * (vx + vy + ssimC2))
+			cs := (2*vxy + ssimC2) / (vx + vy + ssimC2)
+			v := (2*ux*uy + ssimC1) / (ux*ux + uy*uy + ssimC1) * cs
 			if row != nil {
 				row[j] = v
 			}
 			rowSum += v
+			csSum += cs
 		}
 		total += rowSum
+		csTotal += csSum
 	}
-	return total
+	return total, csTotal
 }
