@@ -77,123 +77,173 @@ type MemoryPlan struct {
 // not of this package (gorgonia's own, such as the Add that sums two gradients, which may overwrite its
 // first input) keep their inputs alive for as long as their own output lives.
 func PlanMemory(g *G.ExprGraph, keep ...*G.Node) (*MemoryPlan, error) {
+	pl, err := newPlanner(g)
+	if err != nil {
+		return nil, err
+	}
+	if err := pl.liveness(keep); err != nil {
+		return nil, err
+	}
+	plan := pl.assignBuffers()
+	pl.place(plan)
+	return plan, nil
+}
+
+// planner holds what PlanMemory works out about one graph: the nodes in execution order and, per position,
+// the inputs, the last position that reads the value, and the virtual buffer assigned to it.
+type planner struct {
+	order  []*G.Node       // nodes in the tape machine's execution order
+	pos    map[*G.Node]int // position of each node in order
+	kids   []G.Nodes       // inputs of order[p], in argument order
+	last   []int           // last position at which order[p]'s value is read; len(order) when it must outlive the run
+	assign []int           // virtual buffer of order[p]'s value; -1 for values this package does not place
+	bufs   []*virtualBuf   // the virtual buffers assign indexes
+}
+
+// virtualBuf is a buffer of the plan before any memory exists: the largest value it must hold and the
+// position of the node whose value it holds now (-1 when free).
+type virtualBuf struct {
+	size  int
+	owner int
+}
+
+// newPlanner sorts g into the tape machine's execution order (the reverse of the topological sort: inputs
+// first) and lists every node's inputs.
+func newPlanner(g *G.ExprGraph) (*planner, error) {
 	sorted, err := G.Sort(g)
 	if err != nil {
 		return nil, fmt.Errorf("plan memory: %w", err)
 	}
-	// The tape machine executes the reverse of the topological sort (inputs first).
 	n := len(sorted)
-	order := make([]*G.Node, n)
-	pos := make(map[*G.Node]int, n)
+	pl := &planner{order: make([]*G.Node, n), pos: make(map[*G.Node]int, n), kids: make([]G.Nodes, n)}
 	for i := range sorted {
-		order[i] = sorted[n-1-i]
-		pos[order[i]] = i
+		pl.order[i] = sorted[n-1-i]
+		pl.pos[pl.order[i]] = i
 	}
-	kids := make([]G.Nodes, n)
-	for i, node := range order {
-		kids[i] = childrenOf(g, node)
+	for i, node := range pl.order {
+		pl.kids[i] = childrenOf(g, node)
 	}
+	return pl, nil
+}
+
+// liveness sets last: a value lives until its last reader has run, to the end of the run when nothing reads
+// it or it is in keep, and, when a foreign op (not of this package) reads it, as long as that op's output.
+func (pl *planner) liveness(keep []*G.Node) error {
+	n := len(pl.order)
 	kept := make(map[*G.Node]bool, len(keep))
 	for _, k := range keep {
 		kept[k] = true
 	}
-	// last[p]: the last position at which node p's value is read; n when it must outlive the run.
-	last := make([]int, n)
-	for p := range last {
-		last[p] = -1
+	pl.last = make([]int, n)
+	for p := range pl.last {
+		pl.last[p] = -1
 	}
 	for p := n - 1; p >= 0; p-- {
-		node := order[p]
-		if last[p] < 0 || kept[node] {
-			last[p] = n
+		node := pl.order[p]
+		if pl.last[p] < 0 || kept[node] {
+			pl.last[p] = n
 		}
 		_, ours := node.Op().(plannable)
-		for _, c := range kids[p] {
-			cp, ok := pos[c]
+		for _, c := range pl.kids[p] {
+			cp, ok := pl.pos[c]
 			if !ok {
-				return nil, fmt.Errorf("plan memory: %v reads %v, which is not in the graph", node, c)
+				return fmt.Errorf("plan memory: %v reads %v, which is not in the graph", node, c)
 			}
-			last[cp] = max(last[cp], p)
+			pl.last[cp] = max(pl.last[cp], p)
 			if !ours && node.Op() != nil {
 				// A foreign op may return (or write into) its input's memory: keep it while the output lives.
-				last[cp] = max(last[cp], last[p])
+				pl.last[cp] = max(pl.last[cp], pl.last[p])
 			}
 		}
 	}
+	return nil
+}
 
-	type vbuf struct {
-		size  int
-		owner int // position of the node whose value it holds; -1 when free
-	}
-	var bufs []*vbuf
-	assign := make([]int, n)
+// assignBuffers walks the execution order and gives every value of this package's ops a virtual buffer: its
+// in-place input's when the op allows it and that input dies here, else a free one (pickBuf), else a new
+// one. A buffer is freed after the last read of its value.
+func (pl *planner) assignBuffers() *MemoryPlan {
+	n := len(pl.order)
+	pl.assign = make([]int, n)
 	release := make([][]int, n)
 	plan := &MemoryPlan{}
-	for p, node := range order {
-		assign[p] = -1
-		op, ok := node.Op().(plannable)
-		if ok {
+	for p, node := range pl.order {
+		pl.assign[p] = -1
+		if op, ok := node.Op().(plannable); ok {
 			size := node.Shape().TotalSize()
-			b := -1
-			if j := op.inPlace(); j >= 0 && j < len(kids[p]) {
-				c := kids[p][j]
-				cp := pos[c]
-				uses := 0
-				for _, o := range kids[p] {
-					if o == c {
-						uses++
-					}
-				}
-				if a := assign[cp]; a >= 0 && bufs[a].owner == cp && last[cp] == p && uses == 1 && c.Shape().TotalSize() == size {
-					b = a
-					plan.InPlace++
-				}
+			b := pl.inPlaceBuf(p, op, size)
+			if b >= 0 {
+				plan.InPlace++
+			} else {
+				b = pickBuf(len(pl.bufs), func(i int) (int, bool) { return pl.bufs[i].size, pl.bufs[i].owner < 0 }, size)
 			}
 			if b < 0 {
-				b = pickBuf(len(bufs), func(i int) (int, bool) { return bufs[i].size, bufs[i].owner < 0 }, size)
+				pl.bufs = append(pl.bufs, &virtualBuf{})
+				b = len(pl.bufs) - 1
 			}
-			if b < 0 {
-				bufs = append(bufs, &vbuf{})
-				b = len(bufs) - 1
-			}
-			bufs[b].size = max(bufs[b].size, size)
-			bufs[b].owner = p
-			assign[p] = b
+			pl.bufs[b].size = max(pl.bufs[b].size, size)
+			pl.bufs[b].owner = p
+			pl.assign[p] = b
 			plan.Ops++
-			if last[p] < n {
-				release[last[p]] = append(release[last[p]], p)
+			if pl.last[p] < n {
+				release[pl.last[p]] = append(release[pl.last[p]], p)
 			}
 		}
 		for _, q := range release[p] {
-			if b := bufs[assign[q]]; b.owner == q {
+			if b := pl.bufs[pl.assign[q]]; b.owner == q {
 				b.owner = -1
 			}
 		}
 	}
+	return plan
+}
 
-	real := make([]*planBuf, len(bufs))
-	for i, b := range bufs {
+// inPlaceBuf returns the buffer of the input that op at position p may overwrite (op.inPlace), when that
+// input is read only once by it, dies there, still holds its buffer and has the output's size; else -1.
+func (pl *planner) inPlaceBuf(p int, op plannable, size int) int {
+	j := op.inPlace()
+	if j < 0 || j >= len(pl.kids[p]) {
+		return -1
+	}
+	c := pl.kids[p][j]
+	cp := pl.pos[c]
+	uses := 0
+	for _, o := range pl.kids[p] {
+		if o == c {
+			uses++
+		}
+	}
+	if a := pl.assign[cp]; a >= 0 && pl.bufs[a].owner == cp && pl.last[cp] == p && uses == 1 && c.Shape().TotalSize() == size {
+		return a
+	}
+	return -1
+}
+
+// place allocates the real buffers and gives every placed op its output tensor over its buffer, with the
+// buffers and owners of its planned inputs for outSlot.output's check.
+func (pl *planner) place(plan *MemoryPlan) {
+	real := make([]*planBuf, len(pl.bufs))
+	for i, b := range pl.bufs {
 		real[i] = &planBuf{data: make([]float32, b.size)}
 		plan.Bytes += 4 * int64(b.size)
 	}
-	plan.Buffers = len(bufs)
-	for p, node := range order {
-		if assign[p] < 0 {
+	plan.Buffers = len(pl.bufs)
+	for p, node := range pl.order {
+		if pl.assign[p] < 0 {
 			continue
 		}
 		s := node.Op().(plannable).slot()
 		s.name = node.Op().String()
-		s.buf = real[assign[p]]
+		s.buf = real[pl.assign[p]]
 		s.val = tensor.New(tensor.WithShape(node.Shape().Clone()...), tensor.WithBacking(s.buf.data[:node.Shape().TotalSize()]))
 		s.ins, s.owner = s.ins[:0], s.owner[:0]
-		for _, c := range kids[p] {
-			if cp := pos[c]; assign[cp] >= 0 {
-				s.ins = append(s.ins, real[assign[cp]])
+		for _, c := range pl.kids[p] {
+			if cp := pl.pos[c]; pl.assign[cp] >= 0 {
+				s.ins = append(s.ins, real[pl.assign[cp]])
 				s.owner = append(s.owner, c.Op().(plannable).slot())
 			}
 		}
 	}
-	return plan, nil
 }
 
 // childrenOf lists the inputs of node in g, in argument order.
