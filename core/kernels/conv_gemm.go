@@ -5,10 +5,14 @@ import "sync/atomic"
 // The convolutions are lowered to Sgemm one image and one band of output rows at a time: im2col copies the
 // band's patches into a column buffer small enough to stay in the core's L2 cache, and the product with the
 // weight matrix [K, C·KH·KW] writes the band of output straight into NCHW. The backward-data pass (and so
-// the transposed convolution) is split by stride phase into stride-1 correlations of dy with flipped
-// sub-kernels, each written straight into its own positions of dx: no col2im scatter. 1×1 stride-1
-// unpadded convolutions skip the copies. The (image, [phase,] band) tasks are handed out to one goroutine
-// per worker (convTasks), each with its own buffers; Sgemm may split a large band further.
+// the transposed convolution) depends on C, the channels of dx. With C > col2imMaxC (4) it is split by
+// stride phase into stride-1 correlations of dy with flipped sub-kernels, each written straight into its
+// own positions of dx, with no col2im scatter. With C ≤ col2imMaxC (the decoder's last transposed
+// convolution, whose output has one channel) it multiplies by the whole transposed weight matrix and
+// scatters with col2im (backwardDataCol2im), since per-phase sub-kernels of C rows would leave most of each
+// GEMM tile empty. 1×1 stride-1 unpadded convolutions skip the copies. The (image, [phase,] band) tasks are
+// handed out to one goroutine per worker (convTasks), each with its own buffers; Sgemm may split a large
+// band further.
 
 // colBudget is the target size, in float32 elements, of the patches of one band (forward and backward
 // data): one k block of them, gathered into packed panels, or for col2im the whole im2col buffer.
@@ -205,9 +209,12 @@ func (g convGeom) bandPlanes(pl *fwdPlan, x []float32, oy0, oy1 int, phase []flo
 }
 
 // fwdSwapMaxK is the largest output channel count for which the forward GEMM computes the transposed
-// band (m = band columns, n = K) rather than m = K: with K = 32 a 14-row tile runs a third empty and the
-// packed band is reused by only three tiles. (Measured on res.conv1, 128→32 k3: about 15 % faster. With
-// tiny C·KH·KW, as in 1→64 k4, the transpose costs more than it saves, hence fwdSwapMinCKK.)
+// band (m = band columns, n = K) rather than m = K, whose 14-row tiles run a third empty when K = 32. It is
+// 0: the transposed GEMM is off. It measured about 15 % faster on res.conv1 (128→32 k3) when the forward
+// pass still copied patches through im2col and Sgemm's own packing (commit 2b16482, where it was 48); once
+// patches were gathered straight into packed panels (commit a17202e) it no longer paid and was switched
+// off. The path stays, tested with the swap on (conv_test.go), so it can be re-enabled where it measures
+// faster. (With tiny C·KH·KW, as in 1→64 k4, the transpose costs more than it saves, hence fwdSwapMinCKK.)
 var fwdSwapMaxK = 0
 
 // fwdSwapMinCKK is the smallest C·KH·KW for which the transposed forward GEMM is used.

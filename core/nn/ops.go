@@ -43,7 +43,8 @@ func f32(v G.Value) []float32 {
 	return v.Data().([]float32)
 }
 
-// alloc returns prealloc's backing when it has the right size, else a fresh tensor of the shape.
+// newDense returns a fresh, zeroed float32 tensor of the shape: the output of an op whose output PlanMemory
+// has not placed (outSlot.output); planned ops write into their planned tensor instead.
 func newDense(shape tensor.Shape) *tensor.Dense {
 	return tensor.New(tensor.WithShape(shape...), tensor.Of(tensor.Float32))
 }
