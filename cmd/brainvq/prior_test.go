@@ -45,7 +45,9 @@ func TestPriorWorkflow(t *testing.T) {
 	}
 	pk := filepath.Join(prun, priorFile)
 	sample := []string{"sample", "--prior", pk, "--checkpoint", ck, "--n", "3", "--level", "2"}
-	mustRun(t, append(sample, "--out", filepath.Join(dir, "fast"))...)
+	if o := mustRun(t, append(sample, "--out", filepath.Join(dir, "fast"), "--compare", data)...); !strings.Contains(o, "nearest training slice: 0.") {
+		t.Errorf("sample --compare printed no nearest-slice SSIM:\n%s", o)
+	}
 	mustRun(t, append(sample, "--out", filepath.Join(dir, "naive"), "--naive")...)
 	fast, _ := os.ReadFile(filepath.Join(dir, "fast", "codes.npy"))
 	naive, _ := os.ReadFile(filepath.Join(dir, "naive", "codes.npy"))

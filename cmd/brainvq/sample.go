@@ -12,6 +12,7 @@ import (
 
 	"github.com/brainvq/brainvq/core/atomicfile"
 	"github.com/brainvq/brainvq/core/data"
+	"github.com/brainvq/brainvq/core/metrics"
 	"github.com/brainvq/brainvq/core/model"
 	"github.com/brainvq/brainvq/core/parallel"
 	"github.com/brainvq/brainvq/core/plot"
@@ -97,6 +98,8 @@ func cmdSample(args []string) error {
 	n := fs.Int("n", 16, "how many slices")
 	level := fs.Int("level", -1, "the axial slice level to generate (OASIS file names' slice_K; -1: no level)")
 	naive := fs.Bool("naive", false, "use the naive sampler (one full pass of the prior per position: slow, for comparison)")
+	compare := fs.String("compare", "", "OASIS-layout dataset: report each sample's SSIM to its nearest training slice and the\n"+
+		"mean pairwise MS-SSIM of the samples (are they copies? are they diverse?)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -147,6 +150,46 @@ func cmdSample(args []string) error {
 		return err
 	}
 	fmt.Printf("wrote %s and %d slices to %s (%s)\n", grid, *n, *sf.out, time.Since(start).Round(time.Millisecond))
+	if *compare != "" {
+		return compareSamples(images, *n, s, *compare)
+	}
+	return nil
+}
+
+// compareSamples prints how close n generated slices [n,s,s] come to the training split of root (the mean,
+// over samples, of the SSIM to the most similar training slice) and how different they are from each other
+// (the mean MS-SSIM over all pairs).
+func compareSamples(images []float32, n, s int, root string) error {
+	train, err := loadSplit(root, "train", data.LoadOptions{Size: s})
+	if err != nil {
+		return fmt.Errorf("--compare: %w", err)
+	}
+	var nearest float64
+	for i := range n {
+		x := images[i*s*s : (i+1)*s*s]
+		best := -1.0
+		rep := make([]float32, 0, train.N*s*s)
+		for range train.N {
+			rep = append(rep, x...)
+		}
+		for _, v := range metrics.SSIMBatch(rep, train.Pixels, train.N, s, s) {
+			best = max(best, v)
+		}
+		nearest += best
+	}
+	nearest /= float64(n)
+	fmt.Printf("mean SSIM of a sample to its nearest training slice: %.4f (%d samples, %d training slices)\n", nearest, n, train.N)
+	if n < 2 || metrics.CheckMSSSIMSize(s, s) != nil {
+		return nil
+	}
+	var pairs, sum float64
+	for i := range n {
+		for j := i + 1; j < n; j++ {
+			sum += metrics.MSSSIM(images[i*s*s:(i+1)*s*s], images[j*s*s:(j+1)*s*s], s, s)
+			pairs++
+		}
+	}
+	fmt.Printf("mean pairwise MS-SSIM among the samples: %.4f (%.0f pairs; lower is more diverse)\n", sum/pairs, pairs)
 	return nil
 }
 
