@@ -273,3 +273,36 @@ func TestCheckpointFormatErrorFields(t *testing.T) {
 		t.Errorf("missing file: %v, want an *os.PathError and no *FormatError", err)
 	}
 }
+
+// A checkpoint whose weights hold NaN (a run that diverged) is refused, naming the parameter.
+func TestCheckpointWithNaNWeightIsRefused(t *testing.T) {
+	ck := smallCheckpoint(t, 2)
+	var buf bytes.Buffer
+	if _, err := ck.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	name := CodebookName
+	ck.Model.Weights[name].Data[3] = float32(math.NaN())
+	if _, err := ck.WriteTo(&bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), name) {
+		t.Fatalf("writing a NaN weight: error %v, want one naming %s", err, name)
+	}
+	// A file that holds one anyway (written past WriteTo's check, through the container itself).
+	hdr, entries, data, err := ReadContainer(bytes.NewReader(buf.Bytes()), checkpointMagic, checkpointVersion, "checkpoint")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range entries {
+		if e.Name == name {
+			data[i].Data[3] = float32(math.Inf(1))
+		}
+	}
+	var bad bytes.Buffer
+	if _, err := WriteContainer(&bad, checkpointMagic, checkpointVersion, hdr, data); err != nil {
+		t.Fatal(err)
+	}
+	_, err = ReadCheckpoint(&bad)
+	var fe *FormatError
+	if !errors.As(err, &fe) || !strings.Contains(err.Error(), name) || !strings.Contains(err.Error(), "Inf") {
+		t.Fatalf("reading a checkpoint with an infinite weight: %v", err)
+	}
+}

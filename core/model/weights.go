@@ -25,9 +25,13 @@ func Size(shape []int) int {
 // the ONNX exporter all read it the same way.
 type Weights map[string]*Tensor
 
-// Check reports a missing, extra or misshaped parameter.
-func (w Weights) Check(c Config) error {
-	shapes := c.ParamShapes()
+// Check reports a missing, extra, misshaped or non-finite parameter of a VQ-VAE of configuration c.
+func (w Weights) Check(c Config) error { return w.CheckShapes(c.ParamShapes()) }
+
+// CheckShapes reports a parameter missing from w or extra in it, one whose shape differs from shapes, and
+// one holding NaN or ±Inf (a model that diverged and was saved anyway). Every model kind checks its
+// weights through it.
+func (w Weights) CheckShapes(shapes map[string][]int) error {
 	for name, shape := range shapes {
 		t, ok := w[name]
 		if !ok {
@@ -35,6 +39,11 @@ func (w Weights) Check(c Config) error {
 		}
 		if !sameShape(t.Shape, shape) || len(t.Data) != Size(shape) {
 			return fmt.Errorf("weights: %s has shape %v (%d values), want %v", name, t.Shape, len(t.Data), shape)
+		}
+		for i, v := range t.Data {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return fmt.Errorf("weights: %s holds %g at index %d (the model diverged: retrain, or resume from an earlier checkpoint)", name, v, i)
+			}
 		}
 	}
 	for name := range w {

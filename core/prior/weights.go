@@ -57,32 +57,10 @@ func boolInt(b bool) int {
 	return 0
 }
 
-// CheckWeights reports a missing, extra, misshaped or non-finite parameter.
+// CheckWeights reports a missing, extra, misshaped or non-finite parameter of a prior of configuration c.
 func CheckWeights(c Config, w model.Weights) error {
-	shapes := c.ParamShapes()
-	for name, shape := range shapes {
-		t, ok := w[name]
-		if !ok {
-			return fmt.Errorf("prior: parameter %s is missing", name)
-		}
-		if len(t.Shape) != len(shape) || model.Size(t.Shape) != model.Size(shape) || len(t.Data) != model.Size(shape) {
-			return fmt.Errorf("prior: parameter %s has shape %v (%d values), want %v", name, t.Shape, len(t.Data), shape)
-		}
-		for i := range shape {
-			if t.Shape[i] != shape[i] {
-				return fmt.Errorf("prior: parameter %s has shape %v, want %v", name, t.Shape, shape)
-			}
-		}
-		for i, v := range t.Data {
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				return fmt.Errorf("prior: parameter %s holds %g at %d", name, v, i)
-			}
-		}
-	}
-	for name := range w {
-		if _, ok := shapes[name]; !ok {
-			return fmt.Errorf("prior: unexpected parameter %s", name)
-		}
+	if err := w.CheckShapes(c.ParamShapes()); err != nil {
+		return fmt.Errorf("prior %w", err)
 	}
 	return nil
 }
