@@ -15,21 +15,28 @@ interface::
     model.save("model.bvq"); model.export_onnx("onnx")
 
 Main names: :class:`Dataset`, :func:`make_standin`, :class:`Trainer` (:class:`History`,
-:class:`EpochStats`), :class:`Model` / :func:`load` (:class:`Evaluation`), :func:`ssim`, :func:`psnr`,
-:func:`mse`, :func:`perplexity`, :func:`used_fraction`, :func:`code_histogram`, :mod:`brainvq.plot`,
-:func:`set_threads`. Image arrays may be ``[N, H, W]``, ``[N, 1, H, W]`` or ``[H, W]``; uint8 pixels are
+:class:`EpochStats`, :func:`defaults`, :class:`DivergenceWarning`), :class:`Model` / :func:`load`
+(:class:`Evaluation`), :func:`ssim`, :func:`psnr`, :func:`mse`, :func:`perplexity`,
+:func:`used_fraction`, :func:`code_histogram`, :mod:`brainvq.plot`, :func:`set_threads`. Image arrays may be ``[N, H, W]``, ``[N, 1, H, W]`` or ``[H, W]``; uint8 pixels are
 divided by 255, floats must lie in [0, 1] (:mod:`brainvq.images`).
+
+Errors: a missing file raises ``FileNotFoundError``; a bad argument ``ValueError`` or ``TypeError``
+naming the parameter (also for values checked in Go); a diverged training loss
+``FloatingPointError``; :class:`GoError` only reports internal failures (an unexpected Go error or a
+recovered Go panic).
 
 Under the hood, arrays cross into Go as little-endian bytes plus a shape (:mod:`brainvq.arrays`);
 long-lived Go objects are held through handles (:class:`brainvq.handles.Handle`, released by
-``close()``, a ``with`` block or garbage collection); Go errors and recovered Go panics raise
-:class:`GoError` with Go's message.
+``close()``, a ``with`` block or garbage collection). Models pickle (as their checkpoint bytes).
+
+The package is typed (``py.typed``): image arguments are :data:`brainvq.images.ImageArray` (numpy
+arrays of floats, uint8 or bools), results ``numpy.typing.NDArray`` of a stated dtype.
 
 Go calls release the GIL, so other Python threads keep running during long calls.
 
 multiprocessing: the Go runtime starts when this package is imported and does not survive
 ``fork()``. Create worker processes with ``multiprocessing.get_context("spawn")``; a forked child
-that calls into brainvq gets a ``RuntimeError`` saying so.
+that calls into brainvq gets a ``RuntimeError`` saying so. Models can be passed to such workers.
 """
 
 from __future__ import annotations
@@ -41,7 +48,16 @@ from brainvq.data import Dataset, find_template, make_standin
 from brainvq.handles import Handle
 from brainvq.metrics import code_histogram, mse, perplexity, psnr, ssim, used_fraction
 from brainvq.model import Evaluation, Model, load
-from brainvq.training import EpochStats, History, Trainer, get_threads, set_threads
+from brainvq.images import ImageArray
+from brainvq.training import (
+    DivergenceWarning,
+    EpochStats,
+    History,
+    Trainer,
+    defaults,
+    get_threads,
+    set_threads,
+)
 from brainvq import plot
 
 __all__ = [
@@ -53,6 +69,9 @@ __all__ = [
     "Trainer",
     "History",
     "EpochStats",
+    "DivergenceWarning",
+    "defaults",
+    "ImageArray",
     "Model",
     "Evaluation",
     "load",
@@ -76,7 +95,7 @@ __all__ = [
 
 def go_version() -> str:
     """The version of the Go code compiled into the extension (e.g. ``"0.1.0"``)."""
-    return _binding.call(_binding._pb.Version)
+    return str(_binding.call(_binding._pb.Version))
 
 
 #: The package version: the one compiled into the Go extension (the wheel's metadata matches it).

@@ -4,25 +4,38 @@ Everything that touches gopy's generated wrappers goes through this module, so t
 package deals only in Python ``bytes``, ints, floats and strings. Three gopy details are handled
 here once:
 
-* A Go error reaches Python as a bare ``RuntimeError``; :func:`call` re-raises it as
-  :class:`GoError` (a ``RuntimeError`` subclass) with the same message.
+* A Go error reaches Python as a bare ``RuntimeError``. Errors that are not internal failures carry
+  a prefix naming the Python exception they stand for (``[brainvq:ValueError] batch_size: ...``,
+  set by the Go package ``pybind``, see pybind/errors.go); :func:`call` raises that exception with
+  the rest of the message. Every other Go error, and every recovered Go panic, becomes
+  :class:`GoError` (a ``RuntimeError`` subclass) with Go's message.
 * ``[]byte`` crosses as a gopy slice handle. :func:`to_go_bytes` builds one from ``bytes`` with one
   copy, :func:`from_go_bytes` turns one back into ``bytes`` with one copy. Both guard gopy's
   unchecked paths: a non-``bytes`` argument or an empty slice would crash the interpreter there.
 * The Go runtime does not survive ``fork()``: a call from a forked child would hang. :func:`call`
   refuses with a clear error instead (use multiprocessing's ``"spawn"`` start method).
+
+gopy's generated modules carry no type information: they are loaded with ``importlib`` and typed
+``Any`` here, so that type checkers read the typed API of the rest of the package.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
-from typing import Any, Callable, TypeVar
+import re
+from typing import Any, Callable, Dict, Type
+
+
+def _load(name: str) -> Any:
+    return importlib.import_module("brainvq._ext." + name)
+
 
 try:
-    from brainvq._ext import _brainvq as _cext
-    from brainvq._ext import go as _go
-    from brainvq._ext import pybind as _pb
+    _cext: Any = _load("_brainvq")
+    _go: Any = _load("go")
+    _pb: Any = _load("pybind")
 except ImportError as exc:  # pragma: no cover - only when the package was not built
     raise ImportError(
         "brainvq's Go extension is missing (brainvq/_ext has no built module). Install brainvq "
@@ -41,14 +54,41 @@ __all__ = [
     "gopy_handles",
 ]
 
-T = TypeVar("T")
-
 # The process that loaded the Go runtime; a different pid means we are in a forked child.
 _LOADED_PID = os.getpid()
 
 
 class GoError(RuntimeError):
-    """An error returned (or a panic raised) by brainvq's Go code; the message is Go's."""
+    """An internal failure in brainvq's Go code (an unexpected error or a recovered panic); the
+    message is Go's. Bad arguments and files raise Python's own exceptions instead."""
+
+
+#: The exceptions a tagged Go error may name (see pybind/errors.go), by name.
+_KINDS: Dict[str, Type[Exception]] = {
+    e.__name__: e
+    for e in (
+        ValueError,
+        TypeError,
+        FileNotFoundError,
+        FileExistsError,
+        PermissionError,
+        NotADirectoryError,
+        IsADirectoryError,
+        OSError,
+        RuntimeError,
+        FloatingPointError,
+    )
+}
+
+_TAG = re.compile(r"\[brainvq:(\w+)\] (.*)", re.DOTALL)
+
+
+def _exception(message: str) -> Exception:
+    """The exception a Go error message stands for: the kind its tag names, else :class:`GoError`."""
+    m = _TAG.match(message)
+    if m is not None and m.group(1) in _KINDS:
+        return _KINDS[m.group(1)](m.group(2))
+    return GoError(message)
 
 
 def _check_not_forked() -> None:
@@ -60,11 +100,14 @@ def _check_not_forked() -> None:
         )
 
 
-def call(fn: Callable[..., T], *args: Any) -> T:
-    """Call a gopy wrapper ``fn(*args)``; turn a Go error into :class:`GoError`.
+def call(fn: Callable[..., Any], *args: Any) -> Any:
+    """Call a gopy wrapper ``fn(*args)``, turning a Go error into a Python exception.
 
     Raises:
-        GoError: the Go function returned an error or panicked; ``str(err)`` is Go's message.
+        ValueError, TypeError, FileNotFoundError (and the other OSError kinds), FloatingPointError,
+            RuntimeError: the Go side refused an argument, a file or a call in the object's
+            current state; the message is Go's and names the parameter at fault.
+        GoError: an internal failure (an unexpected Go error or a recovered panic).
         RuntimeError: called from a process forked after the Go runtime started.
     """
     _check_not_forked()
@@ -73,14 +116,14 @@ def call(fn: Callable[..., T], *args: Any) -> T:
     except GoError:
         raise
     except RuntimeError as exc:
-        raise GoError(str(exc)) from None
+        raise _exception(str(exc)) from None
 
 
-def to_go_bytes(data: bytes) -> Any:
+def to_go_bytes(data: bytes | bytearray | memoryview) -> Any:
     """Copy Python ``bytes`` (length n) into a new Go ``[]byte`` of length n; return its wrapper.
 
-    Only exact ``bytes`` are accepted: gopy reads the object with ``PyBytes_AsString`` and would
-    crash on anything else, so ``bytearray``/``memoryview`` are converted first.
+    Only exact ``bytes`` reach gopy: it reads the object with ``PyBytes_AsString`` and would crash
+    on anything else, so ``bytearray``/``memoryview`` are converted first.
     """
     if type(data) is not bytes:
         if isinstance(data, (bytearray, memoryview)):
@@ -101,13 +144,13 @@ def from_go_bytes(slice_: Any) -> bytes:
 
 def live_handles() -> int:
     """Number of brainvq handles (datasets, models, ...) currently held by the Go registry."""
-    return call(_pb.LiveHandles)
+    return int(call(_pb.LiveHandles))
 
 
 def gopy_handles() -> int:
     """Number of gopy-internal handles alive in Go (Go values wrapped for Python); for leak tests."""
     _check_not_forked()
-    return _cext.NumHandles()
+    return int(_cext.NumHandles())
 
 
 def call_bytes(fn: Callable[..., Any], *args: Any) -> Any:

@@ -11,9 +11,10 @@ for example ``(None, 1, 256, 256)`` accepts a batch of any length of 1×256×256
 
 from __future__ import annotations
 
-from typing import Optional, Sequence, Tuple
+from typing import Any, Optional, Sequence, Tuple, Type, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 
 __all__ = [
     "FLOAT32_LE",
@@ -40,6 +41,8 @@ FLOAT64_LE = np.dtype("<f8")
 
 ShapePattern = Sequence[Optional[int]]
 
+_S = TypeVar("_S", bound=np.generic)
+
 
 def check_shape(shape: Sequence[int], pattern: ShapePattern, name: str = "array") -> None:
     """Check that ``shape`` matches ``pattern`` (ints must match, ``None`` matches any size).
@@ -64,7 +67,7 @@ def check_shape(shape: Sequence[int], pattern: ShapePattern, name: str = "array"
 
 
 def float32_to_bytes(
-    arr: object, pattern: Optional[ShapePattern] = None, name: str = "array"
+    arr: npt.ArrayLike, pattern: Optional[ShapePattern] = None, name: str = "array"
 ) -> Tuple[bytes, Tuple[int, ...]]:
     """Convert an array-like of real numbers to little-endian float32 bytes plus its shape.
 
@@ -93,7 +96,9 @@ def float32_to_bytes(
     return a.tobytes(order="C"), tuple(int(s) for s in a.shape)
 
 
-def bytes_to_float32(data: bytes, shape: Sequence[int], name: str = "array") -> np.ndarray:
+def bytes_to_float32(
+    data: bytes, shape: Sequence[int], name: str = "array"
+) -> npt.NDArray[np.float32]:
     """Turn little-endian float32 bytes into a new writable float32 array of the given shape.
 
     Args:
@@ -121,8 +126,8 @@ def bytes_to_float32(data: bytes, shape: Sequence[int], name: str = "array") -> 
 
 
 def _from_le(
-    data: bytes, dtype: np.dtype, native: type, shape: Sequence[int], name: str
-) -> np.ndarray:
+    data: bytes, dtype: np.dtype[Any], native: Type[_S], shape: Sequence[int], name: str
+) -> npt.NDArray[_S]:
     shape = tuple(int(s) for s in shape)
     if any(s < 0 for s in shape):
         raise ValueError("%s: shape %s has a negative size" % (name, shape))
@@ -137,7 +142,7 @@ def _from_le(
 
 
 def int32_to_bytes(
-    arr: object, pattern: Optional[ShapePattern] = None, name: str = "array"
+    arr: npt.ArrayLike, pattern: Optional[ShapePattern] = None, name: str = "array"
 ) -> Tuple[bytes, Tuple[int, ...]]:
     """Convert an integer array-like to little-endian int32 bytes plus its shape.
 
@@ -164,7 +169,7 @@ def int32_to_bytes(
     return a.tobytes(order="C"), tuple(int(s) for s in a.shape)
 
 
-def bytes_to_int32(data: bytes, shape: Sequence[int], name: str = "array") -> np.ndarray:
+def bytes_to_int32(data: bytes, shape: Sequence[int], name: str = "array") -> npt.NDArray[np.int32]:
     """Turn little-endian int32 bytes into a new writable ``np.int32`` array of the given shape.
 
     Raises:
@@ -173,7 +178,7 @@ def bytes_to_int32(data: bytes, shape: Sequence[int], name: str = "array") -> np
     return _from_le(data, INT32_LE, np.int32, shape, name)
 
 
-def int64_to_bytes(arr: object, name: str = "array") -> bytes:
+def int64_to_bytes(arr: npt.ArrayLike, name: str = "array") -> bytes:
     """Convert a 1-D integer array-like (for example histogram counts) to little-endian int64 bytes.
 
     Raises:
@@ -188,7 +193,9 @@ def int64_to_bytes(arr: object, name: str = "array") -> bytes:
     return np.ascontiguousarray(a, dtype=INT64_LE).tobytes()
 
 
-def bytes_to_float64(data: bytes, shape: Sequence[int], name: str = "array") -> np.ndarray:
+def bytes_to_float64(
+    data: bytes, shape: Sequence[int], name: str = "array"
+) -> npt.NDArray[np.float64]:
     """Turn little-endian float64 bytes into a new writable ``np.float64`` array of the given shape.
 
     Raises:

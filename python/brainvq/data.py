@@ -15,14 +15,16 @@ import importlib.util
 import json
 import os
 from pathlib import Path
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Any, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
+import numpy.typing as npt
 
 from brainvq import _binding
+from brainvq._args import float_arg, int_arg
 from brainvq.arrays import bytes_to_float32, float32_to_bytes
 from brainvq.handles import Handle
-from brainvq.images import as_images
+from brainvq.images import ImageArray, as_images
 
 __all__ = ["Dataset", "make_standin", "find_template", "TEMPLATE_NAME", "SPLITS"]
 
@@ -50,7 +52,7 @@ class Dataset(Handle):
     def __init__(self, handle: int) -> None:
         """Wrap a Go dataset handle (use the ``from_*`` constructors instead)."""
         super().__init__(handle)
-        info = _binding.call_json(_pb.DatasetInfo, handle)
+        info: Any = _binding.call_json(_pb.DatasetInfo, handle)
         self._name: str = info["name"]
         self._shape: Tuple[int, int, int] = (
             int(info["n"]),
@@ -84,9 +86,10 @@ class Dataset(Handle):
             A dataset of ``[N, size, size]`` images.
 
         Raises:
-            GoError: a missing folder or split, an unreadable or truncated PNG, a segmentation-mask
-                folder passed as images, or an image of the wrong size (the message names the file).
-            ValueError: an unknown split or a negative limit.
+            FileNotFoundError: ``root`` or the split's folder does not exist.
+            ValueError: an unknown split, a negative limit or size, an unreadable or truncated PNG,
+                a segmentation-mask folder passed as images, or an image of the wrong size (the
+                message names the file and the parameter).
         """
         if split not in SPLITS:
             raise ValueError("split must be one of %s, got %r" % (", ".join(SPLITS), split))
@@ -108,7 +111,8 @@ class Dataset(Handle):
         :meth:`from_oasis`.
 
         Raises:
-            GoError: as :meth:`from_oasis`, or a folder with no ``.png`` file.
+            FileNotFoundError: ``folder`` does not exist. NotADirectoryError: it is a file.
+            ValueError: as :meth:`from_oasis`, or a folder with no ``.png`` file.
         """
         h = _binding.call(
             _pb.LoadImageFolder, os.fspath(folder), _size(size), bool(resize), _limit(limit)
@@ -116,7 +120,7 @@ class Dataset(Handle):
         return cls(h)
 
     @classmethod
-    def from_array(cls, images: object, name: str = "array") -> "Dataset":
+    def from_array(cls, images: ImageArray, name: str = "array") -> "Dataset":
         """Store images given as an array in Go.
 
         Args:
@@ -151,11 +155,13 @@ class Dataset(Handle):
         return self._shape[0]
 
     @property
-    def images(self) -> np.ndarray:
+    def images(self) -> npt.NDArray[np.float32]:
         """A copy of all images, ``[N, H, W]`` float32 in [0, 1] (N·H·W·4 bytes of memory)."""
         return self._copy(0, len(self))
 
-    def __getitem__(self, index: Union[int, slice, Sequence[int], np.ndarray]) -> np.ndarray:
+    def __getitem__(
+        self, index: Union[int, slice, Sequence[int], npt.NDArray[np.integer[Any]]]
+    ) -> npt.NDArray[np.float32]:
         """Copies of images: an int gives image ``[H, W]``; a slice, a sequence or an array of ints
         gives ``[k, H, W]`` in that order (negative indices count from the end)."""
         n = len(self)
@@ -165,7 +171,8 @@ class Dataset(Handle):
                 return self._copy(start, max(0, stop - start))
             index = range(start, stop, step)
         if isinstance(index, (int, np.integer)):
-            return self._copy(self._position(int(index)), 1)[0]
+            one: npt.NDArray[np.float32] = self._copy(self._position(int(index)), 1)[0]
+            return one
         positions = np.asarray(index)
         if positions.size == 0 and positions.ndim == 1:
             positions = positions.astype(np.int64)  # [] is float64 to numpy
@@ -185,7 +192,7 @@ class Dataset(Handle):
             raise IndexError("image %d out of range for a dataset of %d" % (i, n))
         return j
 
-    def _copy(self, first: int, count: int) -> np.ndarray:
+    def _copy(self, first: int, count: int) -> npt.NDArray[np.float32]:
         _, hh, ww = self._shape
         out = np.empty((count, hh, ww), dtype=np.float32)
         for lo in range(0, count, _COPY_CHUNK):
@@ -197,7 +204,7 @@ class Dataset(Handle):
     def stats(self) -> Tuple[float, float]:
         """The mean μ and population variance σ² of all pixels (for a training split: the model's
         preprocessing constants)."""
-        st = _binding.call_json(_pb.DatasetStats, self.handle)
+        st: Any = _binding.call_json(_pb.DatasetStats, self.handle)
         return float(st["mean"]), float(st["variance"])
 
     def __repr__(self) -> str:
@@ -210,19 +217,13 @@ class Dataset(Handle):
 def _size(size: Optional[int]) -> int:
     if size is None:
         return 0
-    size = int(size)
-    if size < 1:
-        raise ValueError("size must be a positive image side or None, got %d" % size)
-    return size
+    return int_arg(size, "size", minimum=1)
 
 
 def _limit(limit: Optional[int]) -> int:
     if limit is None:
         return 0
-    limit = int(limit)
-    if limit < 1:
-        raise ValueError("limit must be a positive number of images or None, got %d" % limit)
-    return limit
+    return int_arg(limit, "limit", minimum=1)
 
 
 def find_template() -> Path:
@@ -233,8 +234,8 @@ def find_template() -> Path:
     1. the ``BRAINVQ_TEMPLATE`` environment variable (any ``.nii``/``.nii.gz`` path);
     2. ``data/template/<TEMPLATE_NAME>`` in the current folder or any folder above it (where
        ``scripts/fetch_template.sh`` of a brainvq checkout puts it);
-    3. the copy inside an installed ``nilearn`` package (``pip install nilearn`` ships it), found
-       without importing nilearn.
+    3. the copy inside an installed ``nilearn`` package (``pip install "brainvq[standin]"``
+       installs it), found without importing nilearn.
 
     Returns:
         The path of an existing file.
@@ -266,7 +267,8 @@ def find_template() -> Path:
     raise FileNotFoundError(
         "no T1 template found: set BRAINVQ_TEMPLATE to a .nii/.nii.gz T1 volume, run "
         "scripts/fetch_template.sh in a brainvq checkout (it writes data/template/%s), or "
-        "'pip install nilearn', which ships that template" % TEMPLATE_NAME
+        'pip install "brainvq[standin]" (it installs nilearn, which ships that template)'
+        % TEMPLATE_NAME
     )
 
 
@@ -312,28 +314,27 @@ def make_standin(
         The dataset folder ``out/keras_png_slices_data`` (pass it to :meth:`Dataset.from_oasis`).
 
     Raises:
-        GoError: an unreadable volume, an existing dataset without ``overwrite``, bad options.
-        FileNotFoundError: ``template`` is None and no template is found.
+        FileNotFoundError: ``template`` does not exist, or is None and no template is found.
+        FileExistsError: ``out/keras_png_slices_data`` exists and ``overwrite`` is False.
+        ValueError: an unreadable volume or an option out of range (the message names it).
+        TypeError: an option of the wrong type.
     """
     tpl = Path(template) if template is not None else find_template()
     if notice is None:
         beside = tpl.parent / "NOTICE"
         notice = beside.read_text() if beside.is_file() else ""
     opts = {
-        "seed": int(seed),
-        "train_subjects": int(train_subjects),
-        "validate_subjects": int(validate_subjects),
-        "test_subjects": int(test_subjects),
-        "slices": int(slices),
-        "size": int(size),
+        "seed": int_arg(seed, "seed", minimum=0),
+        "train_subjects": int_arg(train_subjects, "train_subjects", minimum=1),
+        "validate_subjects": int_arg(validate_subjects, "validate_subjects", minimum=1),
+        "test_subjects": int_arg(test_subjects, "test_subjects", minimum=1),
+        "slices": int_arg(slices, "slices", minimum=1),
+        "size": int_arg(size, "size"),
         "skull_stripped": bool(skull_stripped),
-        "contrast": float(contrast),
+        "contrast": float_arg(contrast, "contrast"),
         "notice": str(notice),
         "overwrite": bool(overwrite),
-        "workers": int(workers),
+        "workers": int_arg(workers, "workers", minimum=0),
     }
-    for key in ("train_subjects", "validate_subjects", "test_subjects", "slices"):
-        if opts[key] < 1:
-            raise ValueError("%s must be at least 1, got %d" % (key, opts[key]))
     root = _binding.call(_pb.MakeStandIn, os.fspath(tpl), os.fspath(out), json.dumps(opts))
-    return Path(root)
+    return Path(str(root))

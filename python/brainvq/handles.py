@@ -4,17 +4,22 @@ Long-lived Go objects (datasets, trainers, models) never cross into Python: Go k
 registry and Python holds an opaque positive int64 handle. :class:`Handle` owns one such handle
 and releases it exactly once: explicitly with :meth:`Handle.close`, at the end of a ``with``
 block, or (as a fallback) when the Python object is garbage collected.
+
+A handle is a number that means something only in the process that made it, so handles do not
+pickle; :class:`brainvq.Model` pickles by value instead (its checkpoint bytes).
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from typing import Optional
+from typing import Any, Optional, Tuple, TypeVar
 
 from brainvq import _binding
 
 __all__ = ["Handle"]
+
+_H = TypeVar("_H", bound="Handle")
 
 
 class Handle:
@@ -53,11 +58,17 @@ class Handle:
         if h is not None and os.getpid() == self._pid:
             _binding.call(_binding._pb.Release, h)
 
-    def __enter__(self) -> "Handle":
+    def __enter__(self: _H) -> _H:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        raise TypeError(
+            "cannot pickle %s: it is held by this process's Go runtime (models pickle; save or "
+            "rebuild other objects in the new process)" % type(self).__name__
+        )
 
     def __del__(self) -> None:
         # Best effort at interpreter shutdown or in a forked child: never raise from __del__.

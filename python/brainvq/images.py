@@ -16,11 +16,16 @@ convert them yourself (``x / 65535``, ``x.astype(np.uint8)``, ...).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Any, Optional, Tuple, Union
 
 import numpy as np
+import numpy.typing as npt
 
-__all__ = ["ImageBatch", "as_images", "CLIP_TOLERANCE"]
+__all__ = ["ImageBatch", "ImageArray", "as_images", "CLIP_TOLERANCE"]
+
+#: What functions taking images accept: a numpy array of floats in [0, 1], uint8 pixels or bools,
+#: shaped ``[H, W]``, ``[N, H, W]`` or ``[N, 1, H, W]`` (the rules above).
+ImageArray = Union[npt.NDArray[np.floating[Any]], npt.NDArray[np.uint8], npt.NDArray[np.bool_]]
 
 #: Floats this far outside [0, 1] are clipped silently; further out they are an error.
 CLIP_TOLERANCE = 1e-4
@@ -35,7 +40,7 @@ class ImageBatch:
         layout: ``"HW"`` (one image), ``"NHW"`` or ``"NCHW"`` (channel axis of size 1).
     """
 
-    pixels: np.ndarray
+    pixels: npt.NDArray[np.float32]
     layout: str
 
     @property
@@ -53,26 +58,30 @@ class ImageBatch:
         """Image width W."""
         return int(self.pixels.shape[2])
 
-    def restore(self, arr: np.ndarray) -> np.ndarray:
+    def restore(self, arr: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         """Give ``arr``, shaped ``[N, ...]`` per image, the caller's layout.
 
         For image-shaped results ``[N, H', W']``: ``"HW"`` → ``[H', W']``, ``"NCHW"`` →
         ``[N, 1, H', W']``. Per-image results of other shapes only lose the batch axis for ``"HW"``.
         """
         if self.layout == "HW":
-            return arr[0]
+            out: npt.NDArray[np.float32] = arr[0]
+            return out
         if self.layout == "NCHW" and arr.ndim == 3:
-            return arr[:, None]
+            return arr[:, np.newaxis, :, :]
         return arr
 
 
 def as_images(
-    arr: object, name: str = "images", size: Optional[Tuple[int, int]] = None
+    arr: Union[ImageArray, npt.ArrayLike],
+    name: str = "images",
+    size: Optional[Tuple[int, int]] = None,
 ) -> ImageBatch:
     """Bring an image array to ``[N, H, W]`` float32 in [0, 1] following the module's rules.
 
     Args:
-        arr: array-like ``[H, W]``, ``[N, H, W]`` or ``[N, 1, H, W]``; uint8, bool or floating.
+        arr: an array (or array-like) ``[H, W]``, ``[N, H, W]`` or ``[N, 1, H, W]``; uint8, bool or
+            floating.
         name: the argument's name for error messages.
         size: ``(H, W)`` the images must have, or None for any size.
 

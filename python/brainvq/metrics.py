@@ -7,20 +7,26 @@ float, a batch gives a float64 array ``[N]``.
 
 from __future__ import annotations
 
-from typing import Optional, Union
+from typing import Any, Callable, Optional, Union
 
 import numpy as np
+import numpy.typing as npt
 
 from brainvq import _binding
+from brainvq._args import float_arg, int_arg
 from brainvq.arrays import bytes_to_float64, float32_to_bytes, int64_to_bytes
-from brainvq.images import as_images
+from brainvq.images import ImageArray, as_images
 
 __all__ = ["ssim", "psnr", "mse", "perplexity", "used_fraction", "code_histogram"]
 
 _pb = _binding._pb
 
 
-def _pair(fn, a: object, b: object, *extra) -> Union[float, np.ndarray]:
+#: One score for one image pair, float64 ``[N]`` for a batch.
+Scores = Union[float, npt.NDArray[np.float64]]
+
+
+def _pair(fn: Callable[..., Any], a: ImageArray, b: ImageArray, *extra: Any) -> Scores:
     x = as_images(a, "a")
     y = as_images(b, "b")
     if x.pixels.shape != y.pixels.shape:
@@ -35,7 +41,7 @@ def _pair(fn, a: object, b: object, *extra) -> Union[float, np.ndarray]:
     return float(out[0]) if x.layout == "HW" else out
 
 
-def ssim(a: object, b: object) -> Union[float, np.ndarray]:
+def ssim(a: ImageArray, b: ImageArray) -> Scores:
     """Structural similarity of image pairs (Wang et al. 2004).
 
     Settings: 11×11 Gaussian window with σ 1.5, K1 0.01, K2 0.03, data range 1, population
@@ -48,20 +54,23 @@ def ssim(a: object, b: object) -> Union[float, np.ndarray]:
 
     Returns:
         A float for one ``[H, W]`` pair, else float64 ``[N]``.
+
+    Raises:
+        ValueError: images smaller than 11×11, or ``a`` and ``b`` of different shapes.
     """
     return _pair(_pb.SSIMBatch, a, b)
 
 
-def psnr(a: object, b: object, data_range: float = 1.0) -> Union[float, np.ndarray]:
+def psnr(a: ImageArray, b: ImageArray, data_range: float = 1.0) -> Scores:
     """Peak signal-to-noise ratio 10·log10(data_range² / MSE) in dB (inf for identical images).
 
     Returns:
         A float for one ``[H, W]`` pair, else float64 ``[N]``.
     """
-    return _pair(_pb.PSNRBatch, a, b, float(data_range))
+    return _pair(_pb.PSNRBatch, a, b, float_arg(data_range, "data_range"))
 
 
-def mse(a: object, b: object) -> Union[float, np.ndarray]:
+def mse(a: ImageArray, b: ImageArray) -> Scores:
     """Mean squared error per image pair (pixels in [0, 1]).
 
     Returns:
@@ -70,7 +79,7 @@ def mse(a: object, b: object) -> Union[float, np.ndarray]:
     return _pair(_pb.MSEBatch, a, b)
 
 
-def code_histogram(indices: object, num_codes: int) -> np.ndarray:
+def code_histogram(indices: npt.ArrayLike, num_codes: int) -> npt.NDArray[np.int64]:
     """Count how often each of ``num_codes`` codes occurs in an array of code indices (any shape).
 
     Returns:
@@ -79,7 +88,10 @@ def code_histogram(indices: object, num_codes: int) -> np.ndarray:
     Raises:
         ValueError: an index outside [0, num_codes).
     """
+    num_codes = int_arg(num_codes, "num_codes", minimum=1)
     idx = np.asarray(indices).ravel()
+    if idx.size and idx.dtype.kind not in "iub":
+        raise TypeError("indices must be integers, got dtype %s" % idx.dtype)
     if idx.size and (idx.min() < 0 or idx.max() >= num_codes):
         raise ValueError(
             "indices must lie in [0, %d), found [%d, %d]" % (num_codes, idx.min(), idx.max())
@@ -87,7 +99,7 @@ def code_histogram(indices: object, num_codes: int) -> np.ndarray:
     return np.bincount(idx.astype(np.int64), minlength=int(num_codes)).astype(np.int64)
 
 
-def perplexity(counts: object, num_codes: Optional[int] = None) -> float:
+def perplexity(counts: npt.ArrayLike, num_codes: Optional[int] = None) -> float:
     """Codebook perplexity exp(−Σ p_k log p_k), p_k = counts[k] / Σ counts.
 
     It is 1 when a single code is used and K when K codes are used equally often; 0 for no counts.
@@ -102,7 +114,7 @@ def perplexity(counts: object, num_codes: Optional[int] = None) -> float:
     return float(_binding.call_bytes(_pb.Perplexity, int64_to_bytes(counts, "counts")))
 
 
-def used_fraction(counts: object, num_codes: Optional[int] = None) -> float:
+def used_fraction(counts: npt.ArrayLike, num_codes: Optional[int] = None) -> float:
     """Fraction of codes with a non-zero count; arguments as for :func:`perplexity`."""
     if num_codes is not None:
         counts = code_histogram(counts, num_codes)

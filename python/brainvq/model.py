@@ -8,6 +8,9 @@ Shapes (S: the image side, ``h = w = S/4`` the latent side, K codes of dimension
 * encoder output ``z_e`` ``[N, D, h, w]`` float32;
 * code indices ``[N, h, w]`` int32 in [0, K);
 * codebook ``[K, D]`` float32, row k is code k.
+
+Models pickle by value (their checkpoint bytes, :meth:`Model.to_bytes`), so they pass to
+``multiprocessing`` workers (``spawn`` start method) and ``concurrent.futures`` process pools.
 """
 
 from __future__ import annotations
@@ -16,11 +19,13 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
+import numpy.typing as npt
 
 from brainvq import _binding
+from brainvq._args import int_arg
 from brainvq.arrays import (
     bytes_to_float32,
     bytes_to_int32,
@@ -29,7 +34,7 @@ from brainvq.arrays import (
 )
 from brainvq.data import Dataset
 from brainvq.handles import Handle
-from brainvq.images import as_images
+from brainvq.images import ImageArray, ImageBatch, as_images
 
 __all__ = ["Model", "Evaluation", "load"]
 
@@ -66,16 +71,17 @@ class Evaluation:
     perplexity: float
     codes_used: float
     files: List[str] = field(repr=False)
-    image_ssim: np.ndarray = field(repr=False)
-    image_psnr: np.ndarray = field(repr=False)
-    image_mse: np.ndarray = field(repr=False)
+    image_ssim: npt.NDArray[np.float64] = field(repr=False)
+    image_psnr: npt.NDArray[np.float64] = field(repr=False)
+    image_mse: npt.NDArray[np.float64] = field(repr=False)
 
 
 class Model(Handle):
     """A VQ-VAE (configuration, weights, preprocessing constants) held in Go.
 
-    Get one from :func:`load`, :meth:`Model.load` or :attr:`brainvq.Trainer.model`. Its weights never
-    change; inference methods may be called from several threads at once.
+    Get one from :func:`load`, :meth:`Model.load`, :meth:`Model.from_bytes` or
+    :attr:`brainvq.Trainer.model`. Its weights never change; inference methods may be called from
+    several threads at once. A model pickles as its checkpoint bytes.
     """
 
     def __init__(self, handle: int) -> None:
@@ -91,9 +97,28 @@ class Model(Handle):
         :meth:`save`.
 
         Raises:
-            GoError: a missing, truncated or corrupt file (the message names it).
+            FileNotFoundError: no file at ``path``. IsADirectoryError: ``path`` is a folder.
+            ValueError: a truncated or corrupt file, or not a brainvq checkpoint.
         """
         return cls(_binding.call(_pb.LoadModel, os.fspath(path)))
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "Model":
+        """Read a model from checkpoint bytes (:meth:`to_bytes`, or a ``.bvq`` file's content).
+
+        Raises:
+            TypeError: ``data`` is not bytes. ValueError: not a complete brainvq checkpoint.
+        """
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError("data must be bytes, got %s" % type(data).__name__)
+        return cls(_binding.call_bytes(_pb.ModelFromBytes, bytes(data)))
+
+    def to_bytes(self) -> bytes:
+        """The model's checkpoint, byte for byte what :meth:`save` writes."""
+        return bytes(_binding.call_bytes(_pb.ModelBytes, self.handle))
+
+    def __reduce__(self) -> Tuple[Callable[[bytes], "Model"], Tuple[bytes]]:
+        return (_model_from_bytes, (self.to_bytes(),))
 
     def save(self, path: PathLike) -> Path:
         """Write the model as a checkpoint file, atomically; returns ``path``.
@@ -101,6 +126,10 @@ class Model(Handle):
         The file is read by :func:`load` and by the ``brainvq`` command (``eval``, ``export``,
         ``reconstruct``). A model loaded from a trainer checkpoint keeps its training state; a
         :attr:`Trainer.model` snapshot has none (save the trainer to resume training).
+
+        Raises:
+            FileNotFoundError: the folder of ``path`` does not exist. PermissionError: it is not
+                writable.
         """
         _binding.call(_pb.ModelSave, self.handle, os.fspath(path))
         return Path(path)
@@ -193,30 +222,36 @@ class Model(Handle):
         self._info = _binding.call_json(_pb.ModelInfo, self.handle)
 
     @property
-    def codebook(self) -> np.ndarray:
+    def codebook(self) -> npt.NDArray[np.float32]:
         """A copy of the codebook ``[K, D]`` float32; row k is code k."""
         raw = _binding.call_bytes(_pb.ModelCodebook, self.handle)
         return bytes_to_float32(raw, (self.num_codes, self.code_dim), name="codebook")
 
     # -- inference ----------------------------------------------------------------------------------
 
-    def _images(self, x: object, name: str = "images"):
+    def _images(self, x: ImageArray, name: str = "images") -> ImageBatch:
         s = self.image_size
         return as_images(x, name, size=(s, s))
 
-    def _run_images(self, fn: Any, pixels: np.ndarray, out_shape: tuple, decode: Any) -> np.ndarray:
-        """Run ``fn`` on ``pixels`` [N,S,S] in batches; ``decode(raw, k)`` turns bytes into [k, ...]."""
+    def _run_images(
+        self,
+        fn: Any,
+        pixels: npt.NDArray[np.float32],
+        out_shape: Tuple[int, ...],
+        out: npt.NDArray[Any],
+        decode: Callable[[bytes, Tuple[int, ...]], npt.NDArray[Any]],
+    ) -> None:
+        """Run ``fn`` on ``pixels`` [N,S,S] in batches into ``out`` [N, *out_shape]; ``decode(raw,
+        shape)`` turns one batch's bytes into an array of that shape."""
         n = pixels.shape[0]
-        out = np.empty((n,) + out_shape, dtype=np.float32 if decode is _f32 else np.int32)
         for lo in range(0, n, _BATCH):
             k = min(_BATCH, n - lo)
             data, _ = float32_to_bytes(pixels[lo : lo + k])
             out[lo : lo + k] = decode(
                 _binding.call_bytes(fn, self.handle, data, k), (k,) + out_shape
             )
-        return out
 
-    def reconstruct(self, x: object) -> np.ndarray:
+    def reconstruct(self, x: ImageArray) -> npt.NDArray[np.float32]:
         """Encode, quantise and decode images: x̂ = clip(decoder(E[argmin]) + μ, 0, 1).
 
         Args:
@@ -227,10 +262,11 @@ class Model(Handle):
         """
         b = self._images(x)
         s = self.image_size
-        out = self._run_images(_pb.ModelReconstruct, b.pixels, (s, s), _f32)
+        out = np.empty((b.n, s, s), dtype=np.float32)
+        self._run_images(_pb.ModelReconstruct, b.pixels, (s, s), out, _f32)
         return b.restore(out)
 
-    def encode(self, x: object) -> np.ndarray:
+    def encode(self, x: ImageArray) -> npt.NDArray[np.int32]:
         """Code indices of images: the nearest code (ties to the lowest index) at each latent position.
 
         Args:
@@ -241,10 +277,11 @@ class Model(Handle):
         """
         b = self._images(x)
         h = self.latent_size
-        out = self._run_images(_pb.ModelEncodeIndices, b.pixels, (h, h), _i32)
+        out = np.empty((b.n, h, h), dtype=np.int32)
+        self._run_images(_pb.ModelEncodeIndices, b.pixels, (h, h), out, _i32)
         return out[0] if b.layout == "HW" else out
 
-    def encoder_output(self, x: object) -> np.ndarray:
+    def encoder_output(self, x: ImageArray) -> npt.NDArray[np.float32]:
         """The encoder's continuous output z_e (before quantisation).
 
         Args:
@@ -255,10 +292,11 @@ class Model(Handle):
         """
         b = self._images(x)
         h = self.latent_size
-        out = self._run_images(_pb.ModelEncode, b.pixels, (self.code_dim, h, h), _f32)
+        out = np.empty((b.n, self.code_dim, h, h), dtype=np.float32)
+        self._run_images(_pb.ModelEncode, b.pixels, (self.code_dim, h, h), out, _f32)
         return out[0] if b.layout == "HW" else out
 
-    def quantize(self, z_e: object) -> np.ndarray:
+    def quantize(self, z_e: npt.NDArray[np.floating[Any]]) -> npt.NDArray[np.int32]:
         """Nearest-code indices of encoder outputs.
 
         Args:
@@ -280,7 +318,7 @@ class Model(Handle):
         out = bytes_to_int32(raw, (n, h, h), name="indices")
         return out[0] if single else out
 
-    def decode(self, indices: object) -> np.ndarray:
+    def decode(self, indices: npt.NDArray[np.integer[Any]]) -> npt.NDArray[np.float32]:
         """Decode a grid of code indices into images.
 
         Args:
@@ -290,7 +328,7 @@ class Model(Handle):
             float32 images in [0, 1]: ``[N, S, S]`` (``[S, S]`` for one grid).
 
         Raises:
-            TypeError: a non-integer array. GoError: an index outside [0, K).
+            TypeError: a non-integer array. ValueError: an index outside [0, K).
         """
         idx = np.asarray(indices)
         single = idx.ndim == 2
@@ -311,12 +349,12 @@ class Model(Handle):
             out[lo : lo + k] = bytes_to_float32(raw, (k, 1, s, s), name="images")[:, 0]
         return out[0] if single else out
 
-    def decode_code(self, k: int) -> np.ndarray:
+    def decode_code(self, k: int) -> npt.NDArray[np.float32]:
         """The image ``[S, S]`` that a grid filled with code ``k`` alone decodes to."""
         h = self.latent_size
-        return self.decode(np.full((h, h), int(k), dtype=np.int32))
+        return self.decode(np.full((h, h), int_arg(k, "k"), dtype=np.int32))
 
-    def code_usage(self, x: Union[object, Dataset]) -> np.ndarray:
+    def code_usage(self, x: Union[ImageArray, Dataset]) -> npt.NDArray[np.int64]:
         """How often each code is chosen over a set of images.
 
         Args:
@@ -335,7 +373,7 @@ class Model(Handle):
             counts += np.bincount(idx.ravel(), minlength=self.num_codes)
         return counts
 
-    def evaluate(self, x: Union[Dataset, object]) -> Evaluation:
+    def evaluate(self, x: Union[Dataset, ImageArray]) -> Evaluation:
         """Reconstruct a set of images and measure the reconstructions (as ``brainvq eval`` does).
 
         Args:
@@ -350,7 +388,7 @@ class Model(Handle):
         else:
             owned = ds = Dataset.from_array(self._images(x).pixels, name="array")
         try:
-            ev = _binding.call_json(_pb.ModelEvaluate, self.handle, ds.handle)
+            ev: Any = _binding.call_json(_pb.ModelEvaluate, self.handle, ds.handle)
         finally:
             if owned is not None:
                 owned.close()
@@ -381,12 +419,17 @@ class Model(Handle):
         )
 
 
-def _f32(raw: bytes, shape: tuple) -> np.ndarray:
+def _f32(raw: bytes, shape: Tuple[int, ...]) -> npt.NDArray[np.float32]:
     return bytes_to_float32(raw, shape, name="result")
 
 
-def _i32(raw: bytes, shape: tuple) -> np.ndarray:
+def _i32(raw: bytes, shape: Tuple[int, ...]) -> npt.NDArray[np.int32]:
     return bytes_to_int32(raw, shape, name="indices")
+
+
+def _model_from_bytes(data: bytes) -> Model:
+    """Unpickle a :class:`Model` (see :meth:`Model.__reduce__`)."""
+    return Model.from_bytes(data)
 
 
 def load(path: PathLike) -> Model:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Optional
 
 import numpy as np
+import numpy.typing as npt
 
 from brainvq import _binding
 from brainvq.arrays import ShapePattern, bytes_to_float32, float32_to_bytes
@@ -26,7 +27,9 @@ def echo_bytes(data: bytes) -> bytes:
     return _binding.from_go_bytes(out)
 
 
-def echo_float32(arr: object, pattern: Optional[ShapePattern] = None) -> np.ndarray:
+def echo_float32(
+    arr: npt.ArrayLike, pattern: Optional[ShapePattern] = None
+) -> npt.NDArray[np.float32]:
     """Round-trip an array through Go as float32 bytes.
 
     Args:

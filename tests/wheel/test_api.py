@@ -134,30 +134,102 @@ def _template_of(standin: Path) -> Path:
     return Path(manifest["source"])
 
 
-def test_go_errors_carry_the_go_message(brainvq, tmp_path, standin, template):
+def _raises(brainvq, kind, match):
+    """pytest.raises(kind) that also refuses brainvq.GoError (a RuntimeError) standing in for kind."""
+
+    class _Check:
+        def __enter__(self):
+            self._ctx = pytest.raises(kind, match=match)
+            self._info = self._ctx.__enter__()
+            return self._info
+
+        def __exit__(self, *exc):
+            out = self._ctx.__exit__(*exc)
+            assert not isinstance(self._info.value, brainvq.GoError), repr(self._info.value)
+            return out
+
+    return _Check()
+
+
+def test_errors_are_python_exceptions_naming_the_parameter(brainvq, tmp_path, standin, template):
     missing = tmp_path / "no_such_folder"
-    with pytest.raises(brainvq.GoError, match="dataset folder %s does not exist" % missing):
+    with _raises(brainvq, FileNotFoundError, "root: %s does not exist" % missing):
         brainvq.Dataset.from_oasis(missing, "train")
-    with pytest.raises(brainvq.GoError, match=r"is 32×32, want 64×64; pass resize=True"):
+    with _raises(brainvq, FileNotFoundError, "folder: "):
+        brainvq.Dataset.from_folder(missing)
+    with _raises(brainvq, ValueError, r"root: .*is 32×32, want 64×64; pass resize=True"):
         brainvq.Dataset.from_oasis(standin, "train", size=64)
-    with pytest.raises(ValueError, match="split must be one of"):
+    with _raises(brainvq, ValueError, "split must be one of"):
         brainvq.Dataset.from_oasis(standin, "training")
-    with pytest.raises(brainvq.GoError, match="read NIfTI .*nothing.nii"):
+    with _raises(brainvq, TypeError, "limit must be an integer"):
+        brainvq.Dataset.from_oasis(standin, "train", limit=2.5)
+    with _raises(brainvq, FileNotFoundError, "template: .*nothing.nii does not exist"):
         brainvq.make_standin(tmp_path / "x", tmp_path / "nothing.nii")
-    with pytest.raises(brainvq.GoError, match="already exists"):
+    (tmp_path / "garbage.nii").write_bytes(b"\0" * 400)
+    with _raises(brainvq, ValueError, "template: read NIfTI .*garbage.nii"):
+        brainvq.make_standin(tmp_path / "x", tmp_path / "garbage.nii")
+    with _raises(
+        brainvq, FileExistsError, "out: .*already exists; remove it or pass overwrite=True"
+    ):
         brainvq.make_standin(standin.parent, template)
-    with pytest.raises(brainvq.GoError, match="not a brainvq checkpoint"):
-        (tmp_path / "bad.bvq").write_bytes(b"not a checkpoint at all")
+    with _raises(brainvq, ValueError, "size: stand-in option size = 30"):
+        brainvq.make_standin(tmp_path / "y", template, size=30)
+    with _raises(brainvq, ValueError, "slices must be at least 1"):
+        brainvq.make_standin(tmp_path / "y", template, slices=0)
+    (tmp_path / "bad.bvq").write_bytes(b"not a checkpoint at all")
+    with _raises(brainvq, ValueError, "path: .*not a brainvq checkpoint"):
         brainvq.load(tmp_path / "bad.bvq")
+    with _raises(brainvq, FileNotFoundError, "path: .*none.bvq does not exist"):
+        brainvq.load(tmp_path / "none.bvq")
+    with _raises(brainvq, IsADirectoryError, "path: "):
+        brainvq.load(tmp_path)
+    with _raises(brainvq, FileNotFoundError, "path: "):
+        brainvq.Trainer.resume(tmp_path / "none.bvq", np.full((4, 32, 32), 0.5))
     train = brainvq.Dataset.from_oasis(standin, "train")
-    with pytest.raises(TypeError, match="unknown model setting.*codes"):
+    with _raises(brainvq, TypeError, "unknown model setting.*codes"):
         brainvq.Trainer(train, preset="seed", codes=8)
-    with pytest.raises(brainvq.GoError, match='unknown preset "small"'):
+    with _raises(brainvq, ValueError, 'preset: unknown preset "small"'):
         brainvq.Trainer(train, preset="small")
-    with pytest.raises(brainvq.GoError, match="batch size 0 must be ≥ 1"):
+    with _raises(brainvq, ValueError, "batch_size: batch size 0 must be ≥ 1"):
         brainvq.Trainer(train, preset="seed", batch_size=0)
-    with pytest.raises(brainvq.GoError, match="image size 30: must be a positive multiple of 4"):
+    with _raises(brainvq, TypeError, "batch_size must be an integer, got float 2.5"):
+        brainvq.Trainer(train, preset="seed", batch_size=2.5)
+    with _raises(brainvq, ValueError, "learning_rate: learning rate -1 must be positive"):
+        brainvq.Trainer(train, preset="seed", learning_rate=-1)
+    with _raises(brainvq, ValueError, "num_codes: codebook 0×16"):
+        brainvq.Trainer(train, preset="seed", num_codes=0)
+    with _raises(brainvq, TypeError, "config: .*cannot unmarshal"):
+        brainvq.Trainer(train, preset="seed", num_codes="many")
+    with _raises(brainvq, ValueError, "train: image size 30: must be a positive multiple of 4"):
         brainvq.Trainer(np.random.default_rng(0).random((4, 30, 30)), preset="seed")
+    with _raises(brainvq, ValueError, "train: .*pixel variance 0"):
+        brainvq.Trainer(np.full((4, 32, 32), 0.5), preset="seed")
+    with _raises(brainvq, ValueError, "n: thread count -2 must not be negative"):
+        brainvq.set_threads(-2)
+    with _raises(brainvq, ValueError, "data_range: PSNR data range 0"):
+        brainvq.psnr(np.zeros((12, 12)), np.zeros((12, 12)), data_range=0)
+
+
+def test_model_and_trainer_errors(brainvq, trained, splits, tmp_path):
+    trainer, model = trained
+    h = model.latent_size
+    with _raises(brainvq, ValueError, r"indices: code 32 at flat index 0 is outside \[0, 32\)"):
+        model.decode(np.full((h, h), 32))
+    with _raises(brainvq, FileNotFoundError, ""):
+        model.save(tmp_path / "no" / "such" / "folder" / "m.bvq")
+    with _raises(brainvq, ValueError, "test_ssim: test SSIM 2 is not in"):
+        model.test_ssim = 2.0
+    with _raises(brainvq, TypeError, "n must be an integer"):
+        trainer.steps(1.5)
+    with _raises(brainvq, ValueError, "n must be at least 1"):
+        trainer.steps(0)
+    with _raises(brainvq, TypeError, "data must be bytes"):
+        brainvq.Model.from_bytes("text")
+    with _raises(brainvq, ValueError, "data: .*not a brainvq checkpoint"):
+        brainvq.Model.from_bytes(b"nothing")
+    with pytest.raises(RuntimeError, match="no epoch is running") as info:
+        trainer.end_epoch()
+    assert type(info.value) is RuntimeError
 
 
 def test_find_template_order(brainvq, tmp_path, monkeypatch, template):
@@ -232,8 +304,9 @@ def test_save_resume_continues_exactly(brainvq, splits, tmp_path):
     first = brainvq.Trainer(train, val, **kw)
     first.fit(1, progress=False)
     first.steps(2)
-    with pytest.raises(brainvq.GoError, match="middle of epoch 2"):
+    with pytest.raises(RuntimeError, match="middle of epoch 2") as info:
         first.save(tmp_path / "mid.bvq")
+    assert type(info.value) is RuntimeError
     first.close()
     first = brainvq.Trainer(train, val, **kw)
     first.fit(1, progress=False)
@@ -297,7 +370,7 @@ def test_inference_layouts_and_consistency(brainvq, trained, splits):
 
     with pytest.raises(ValueError, match="images are 16×16, expected 32×32"):
         model.reconstruct(np.zeros((2, 16, 16)))
-    with pytest.raises(brainvq.GoError, match="code 32 at flat index 0 is outside"):
+    with pytest.raises(ValueError, match="code 32 at flat index 0 is outside"):
         model.decode(np.full((h, h), 32))
     with pytest.raises(TypeError, match="integers"):
         model.decode(np.zeros((h, h)))
@@ -331,7 +404,7 @@ def test_evaluate_and_metrics_against_numpy(brainvq, trained, splits):
     # The same evaluation on an array as on the dataset.
     ev2 = model.evaluate(x)
     np.testing.assert_array_equal(ev2.image_ssim, ev.image_ssim)
-    with pytest.raises(brainvq.GoError, match="at least 11×11"):
+    with pytest.raises(ValueError, match="at least 11×11"):
         brainvq.ssim(np.zeros((8, 8)), np.zeros((8, 8)))
     with pytest.raises(ValueError, match="same number of images"):
         brainvq.ssim(x[:2], x[:3])
@@ -486,7 +559,7 @@ def test_thousand_calls_do_not_grow_memory(brainvq, trained, splits):
                 with brainvq.Dataset.from_array(x) as ds:
                     model.evaluate(ds)
                 trainer.model.close()
-                with pytest.raises(brainvq.GoError):
+                with pytest.raises(ValueError):
                     model.decode(np.full((8, 8), 999))
 
     burst(100)
@@ -507,7 +580,7 @@ def test_threads_setting(brainvq):
     finally:
         brainvq.set_threads(0)
     assert brainvq.get_threads() == before or before >= 1
-    with pytest.raises(brainvq.GoError, match="must not be negative"):
+    with pytest.raises(ValueError, match="must not be negative"):
         brainvq.set_threads(-2)
 
 
