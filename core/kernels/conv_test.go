@@ -91,7 +91,10 @@ func convCases(rng *rand.Rand) []ConvShape {
 // convSetting is one choice of the tunables that select code paths.
 type convSetting struct {
 	threads, budget, swapMaxK, col2imMaxC int
-	noAsm                                 bool // the pure-Go kernels even where AVX-512 runs
+	noAsm                                 bool // the pure-Go kernels even where assembly runs
+	// avx2 takes the AVX2 path where the default is AVX-512 (skipped on CPUs without AVX2, and
+	// the same as the default where AVX2 is the best path).
+	avx2 bool
 }
 
 // withSettings runs f under settings that together cover every code path: one worker or three (more than
@@ -100,19 +103,29 @@ type convSetting struct {
 func withSettings(t *testing.T, f func(t *testing.T)) {
 	oldCol, oldFilter := colBudget, filterColBudget
 	oldSwap, oldSwapCKK, oldCol2im := fwdSwapMaxK, fwdSwapMinCKK, col2imMaxC
-	oldAsm := useAVX512
+	oldISA := currentISA()
 	defer func() {
 		parallel.SetThreads(0)
 		colBudget, filterColBudget = oldCol, oldFilter
 		fwdSwapMaxK, fwdSwapMinCKK, col2imMaxC = oldSwap, oldSwapCKK, oldCol2im
-		useAVX512 = oldAsm
+		setISA(oldISA)
 	}()
 	for _, st := range []convSetting{
-		{1, 1 << 20, 0, 0, false}, {3, 1, 1 << 30, 1 << 30, false}, {1, 1, 1 << 30, 0, false},
-		{3, 1 << 20, 0, 1 << 30, false}, {3, 1, 0, 0, false}, {1, 1 << 20, 1 << 30, 1 << 30, false},
-		{3, 1, 1 << 30, 0, true}, {1, 1 << 20, 0, 1 << 30, true},
+		{1, 1 << 20, 0, 0, false, false}, {3, 1, 1 << 30, 1 << 30, false, false}, {1, 1, 1 << 30, 0, false, false},
+		{3, 1 << 20, 0, 1 << 30, false, false}, {3, 1, 0, 0, false, false}, {1, 1 << 20, 1 << 30, 1 << 30, false, false},
+		{3, 1, 1 << 30, 0, true, false}, {1, 1 << 20, 0, 1 << 30, true, false},
+		{3, 1, 1 << 30, 0, false, true}, {1, 1 << 20, 0, 1 << 30, false, true},
 	} {
-		useAVX512 = oldAsm && !st.noAsm
+		switch {
+		case st.noAsm:
+			setISA(isaGeneric)
+		case st.avx2 && oldISA == isaAVX512 && hasAVX2:
+			setISA(isaAVX2)
+		case st.avx2:
+			continue // the default path, already covered
+		default:
+			setISA(oldISA)
+		}
 		parallel.SetThreads(st.threads)
 		colBudget, filterColBudget = st.budget, st.budget
 		fwdSwapMaxK, fwdSwapMinCKK, col2imMaxC = st.swapMaxK, 0, st.col2imMaxC

@@ -6,5 +6,6 @@ import "golang.org/x/sys/cpu"
 // golang.org/x/sys/cpu checks XCR0 before it sets HasAVX512F).
 var hasAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasFMA
 
-// useAVX512 selects the AVX-512 assembly paths. Tests switch it off to cover the pure-Go paths.
-var useAVX512 = hasAVX512 && !asmDisabledByEnv()
+// hasAVX2 reports whether this CPU and OS run AVX2 with FMA (x/sys/cpu checks that the OS saves the YMM
+// state before it sets HasAVX2).
+var hasAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA

@@ -105,6 +105,10 @@ func (g *gemmArgs) packB(dst []float32, p0, kc, j0, nc int) {
 // prefetch the regions in next meanwhile.
 func (g *gemmArgs) blockA(ap []float32, i0, mb, p0, kc, j0, nc int, bp []float32, beta float32,
 	next *[2]pfRegion) {
+	if useAVX2 {
+		g.blockAVX2(ap, i0, mb, p0, kc, j0, nc, bp, beta)
+		return
+	}
 	if !useAVX512 {
 		g.blockGo(ap, i0, mb, p0, kc, j0, nc, bp, beta)
 		return
@@ -139,6 +143,10 @@ func (g *gemmArgs) blockA(ap []float32, i0, mb, p0, kc, j0, nc int, bp []float32
 // tile t < nq and j < 32, except j < last in the last tile (C not read when beta is 0): one 14-row A panel
 // against nq consecutive B panels, all kc ≥ 1 deep (the packed products of conv_packed.go).
 func tiles(kc int, ap, bp, c []float32, ldc int, beta float32, mr, nq, last int) {
+	if useAVX2 {
+		tilesAVX2(kc, sgemmMR, ap, bp, c, ldc, 1, beta, mr, (nq-1)*sgemmNR+last)
+		return
+	}
 	if !useAVX512 {
 		tilesGo(kc, sgemmMR, ap, bp, c, ldc, beta, mr, nq, last)
 		return
@@ -179,6 +187,10 @@ func tilesR(kc int, a []float32, m int, b []float32, n int, c []float32, ldc int
 
 // tiles8 is tiles for an 8-row A panel (ap[p·8+i]) and the 8×32 micro-kernel (kernel8_amd64.s).
 func tiles8(kc int, ap, bp, c []float32, ldc int, beta float32, mr, nq, last int) {
+	if useAVX2 {
+		tilesAVX2(kc, convMR, ap, bp, c, ldc, 1, beta, mr, (nq-1)*sgemmNR+last)
+		return
+	}
 	if !useAVX512 {
 		tilesGo(kc, convMR, ap, bp, c, ldc, beta, mr, nq, last)
 		return

@@ -121,23 +121,21 @@ func sgCheck(t *testing.T, r *rand.Rand, tc sgCase) {
 	}
 }
 
-// sgForEachPath runs f once for the pure-Go path and, where the CPU has it, once for the AVX-512 path.
+// sgForEachPath runs f once for each instruction-set path this CPU runs: pure Go, and AVX2 and AVX-512
+// where the CPU has them.
 func sgForEachPath(t *testing.T, f func(t *testing.T)) {
-	saved := useAVX512
-	defer func() { useAVX512 = saved }()
-	paths := []bool{false}
-	if hasAVX512 {
-		paths = append(paths, true)
-	} else {
-		t.Log("no AVX-512 on this CPU/architecture: only the pure-Go path is tested")
+	saved := currentISA()
+	defer setISA(saved)
+	paths := availableISAs()
+	if !hasAVX512 {
+		t.Log("no AVX-512 on this CPU/architecture: its path is not tested")
 	}
-	for _, asm := range paths {
-		useAVX512 = asm
-		name := "go"
-		if asm {
-			name = "avx512"
-		}
-		t.Run(name, f)
+	if !hasAVX2 {
+		t.Log("no AVX2 on this CPU/architecture: its path is not tested")
+	}
+	for _, k := range paths {
+		setISA(k)
+		t.Run(k.String(), f)
 	}
 }
 
@@ -282,5 +280,40 @@ func TestNoAsmEnv(t *testing.T) {
 	t.Setenv(noAsmEnv, "")
 	if asmDisabledByEnv() {
 		t.Fatalf("empty %s disables the assembly paths", noAsmEnv)
+	}
+}
+
+// chooseISA honours BRAINVQ_NOASM and BRAINVQ_ISA, and falls back with a warning to the best path when
+// asked for one the CPU does not run or for an unknown name.
+func TestChooseISA(t *testing.T) {
+	all := []isaKind{isaGeneric, isaAVX2, isaAVX512}
+	noAVX512 := []isaKind{isaGeneric, isaAVX2}
+	for _, tc := range []struct {
+		noAsm bool
+		want  string
+		avail []isaKind
+		got   isaKind
+		warn  bool
+	}{
+		{false, "", all, isaAVX512, false},
+		{false, "avx2", all, isaAVX2, false},
+		{false, " AVX512 ", all, isaAVX512, false},
+		{false, "generic", all, isaGeneric, false},
+		{true, "avx512", all, isaGeneric, false},
+		{true, "", noAVX512, isaGeneric, false},
+		{false, "avx512", noAVX512, isaAVX2, true},
+		{false, "avx2", []isaKind{isaGeneric}, isaGeneric, true},
+		{false, "sse4", noAVX512, isaAVX2, true},
+	} {
+		got, warn := chooseISA(tc.noAsm, tc.want, tc.avail)
+		if got != tc.got || (warn != "") != tc.warn {
+			t.Errorf("chooseISA(%v, %q, %v) = %v, %q; want %v, warning %v", tc.noAsm, tc.want, tc.avail, got, warn, tc.got, tc.warn)
+		}
+		if tc.warn && !strings.Contains(warn, isaEnv) {
+			t.Errorf("warning %q does not name %s", warn, isaEnv)
+		}
+	}
+	if ISA() != currentISA().String() {
+		t.Errorf("ISA() = %q, want %q", ISA(), currentISA())
 	}
 }
