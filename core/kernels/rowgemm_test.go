@@ -11,9 +11,12 @@ import (
 // column counts around the 16-column register (strided operands, accumulation into y).
 func TestRowGemmAgainstNaive(t *testing.T) {
 	rng := rand.New(rand.NewPCG(4, 4))
-	for _, asm := range []bool{false} {
-		for _, m := range []int{1, 7, 8, 9, 17, 128} {
-			for _, n := range []int{1, 5, 16, 17, 40} {
+	saved := currentISA()
+	defer setISA(saved)
+	for _, isa := range availableISAs() {
+		setISA(isa)
+		for _, m := range []int{1, 2, 3, 5, 7, 8, 9, 17, 128} {
+			for _, n := range []int{1, 5, 16, 17, 32, 40} {
 				k := 1 + rng.IntN(70)
 				ldx, ldy := n+rng.IntN(5), n+rng.IntN(5)
 				w := make([]float32, m*k)
@@ -43,7 +46,7 @@ func TestRowGemmAgainstNaive(t *testing.T) {
 							break
 						}
 						if math.Abs(float64(y[i])-want[i]) > 1e-4*(1+math.Abs(want[i])) {
-							t.Fatalf("asm=%v m=%d k=%d n=%d: y[%d,%d] = %g, want %g", asm, m, k, n, o, s, y[i], want[i])
+							t.Fatalf("%v: m=%d k=%d n=%d: y[%d,%d] = %g, want %g", isa, m, k, n, o, s, y[i], want[i])
 						}
 					}
 				}
