@@ -198,10 +198,17 @@ func channelSums(n, k, hw int, v, out []float32) {
 	})
 }
 
-// sum32 is Σ x with several interleaved float32 partial sums (64 with AVX-512, else 8).
+// sum32 is Σ x with several interleaved float32 partial sums (64 with AVX-512, 32 with AVX2, else 8).
 func sum32(x []float32) float32 {
 	if useAVX512 && len(x) > 0 {
 		return sumAVX(&x[0], len(x))
+	}
+	if n := len(x) &^ 7; useAVX2 && n > 0 {
+		s := sumAVX2(&x[0], n)
+		for _, v := range x[n:] {
+			s += v
+		}
+		return s
 	}
 	var a0, a1, a2, a3, a4, a5, a6, a7 float32
 	i := 0

@@ -35,6 +35,10 @@ func reluSlice(d, s []float32) {
 		reluAVX(&d[0], &s[0], len(d))
 		return
 	}
+	if v := len(d) &^ 7; useAVX2 && v > 0 {
+		reluAVX2(&d[0], &s[0], v)
+		d, s = d[v:], s[v:]
+	}
 	for i, v := range s {
 		d[i] = max(v, 0)
 	}
@@ -52,6 +56,10 @@ func ReLUBackward(dx, dy, y []float32) {
 		if useAVX512 && len(d) > 0 {
 			reluBackwardAVX(&d[0], &g[0], &v[0], len(d))
 			return
+		}
+		if n := len(d) &^ 7; useAVX2 && n > 0 {
+			reluBackwardAVX2(&d[0], &g[0], &v[0], n)
+			d, g, v = d[n:], g[n:], v[n:]
 		}
 		for i, yv := range v {
 			d[i] = math.Float32frombits(math.Float32bits(g[i]) & positiveMask(yv))
@@ -89,6 +97,10 @@ func Add(dst, a, b []float32) {
 		if useAVX512 && len(d) > 0 {
 			addAVX(&d[0], &x[0], &y[0], len(d))
 			return
+		}
+		if n := len(d) &^ 7; useAVX2 && n > 0 {
+			addAVX2(&d[0], &x[0], &y[0], n)
+			d, x, y = d[n:], x[n:], y[n:]
 		}
 		for i := range d {
 			d[i] = x[i] + y[i]

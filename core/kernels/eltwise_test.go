@@ -135,3 +135,19 @@ func TestChannelSums(t *testing.T) {
 	}
 	mustPanic(t, "short out", func() { ChannelSums(make([]float32, 6), 1, 2, 3, make([]float32, 1)) })
 }
+
+// TestEltwiseEveryPath reruns the elementwise tests on every instruction-set path this CPU runs.
+func TestEltwiseEveryPath(t *testing.T) {
+	saved := currentISA()
+	defer setISA(saved)
+	for _, k := range availableISAs() {
+		setISA(k)
+		t.Run(k.String(), func(t *testing.T) {
+			TestReLU(t)
+			TestReLUBackward(t)
+			TestAdd(t)
+			TestAddBias(t)
+			TestChannelSums(t)
+		})
+	}
+}
