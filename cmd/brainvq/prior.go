@@ -21,6 +21,7 @@ import (
 	"github.com/brainvq/brainvq/core/parallel"
 	"github.com/brainvq/brainvq/core/plot"
 	"github.com/brainvq/brainvq/core/prior"
+	"github.com/brainvq/brainvq/core/runlock"
 	"github.com/brainvq/brainvq/core/train"
 )
 
@@ -106,6 +107,11 @@ func priorTrain(args []string) error {
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return err
 	}
+	lock, err := lockRun(*out)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
 	lopt := data.LoadOptions{Size: m.Config.ImageSize, Resize: *resize}
 	sets := map[string]*prior.CodeSet{}
 	for _, split := range []string{"train", "validate", "test"} {
@@ -323,4 +329,22 @@ func writeCSV(path string, rows [][]string) error {
 		cw.Flush()
 		return cw.Error()
 	})
+}
+
+// lockRun takes the run folder's lock (a second writer is refused, naming the first one's PID) and then
+// removes the temp files an earlier, killed run left there.
+func lockRun(dir string) (*runlock.Lock, error) {
+	lock, err := runlock.Acquire(dir)
+	if err != nil {
+		return nil, err
+	}
+	removed, err := atomicfile.CleanTemps(dir)
+	for _, p := range removed {
+		fmt.Fprintf(os.Stderr, "removed %s, left by a run that was killed\n", p)
+	}
+	if err != nil {
+		lock.Release()
+		return nil, err
+	}
+	return lock, nil
 }

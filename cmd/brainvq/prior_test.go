@@ -2,12 +2,15 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/brainvq/brainvq/core/runlock"
 )
 
 // The generative half from the command line: prior train (and resume) on a tiny stand-in, sample (fast
@@ -25,9 +28,20 @@ func TestPriorWorkflow(t *testing.T) {
 	common := []string{"prior", "train", "--checkpoint", ck, "--data", data, "--out", prun, "--channels", "8", "--layers", "2", "--head", "16", "--batch", "4"}
 	mustRun(t, append(common, "--epochs", "1")...)
 	mustFail(t, "pass --resume", append(common, "--epochs", "2")...)
+	// A run folder another process writes into is refused, naming that process.
+	held, err := runlock.Acquire(prun)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustFail(t, fmt.Sprintf("process %d is writing into it", os.Getpid()), append(common, "--epochs", "2", "--resume")...)
+	held.Release()
+	os.WriteFile(filepath.Join(prun, ".prior.bvqp.123456.tmp"), []byte("left by a killed run"), 0o644)
 	out := mustRun(t, append(common, "--epochs", "2", "--resume")...)
 	if !strings.Contains(out, "resuming") || !strings.Contains(out, "epoch 2:") || strings.Contains(out, "epoch 1:") {
 		t.Errorf("resume should run epoch 2 only:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(prun, ".prior.bvqp.123456.tmp")); !os.IsNotExist(err) || !strings.Contains(out, "left by a run that was killed") {
+		t.Errorf("the killed run's temp file was not cleaned up (%v):\n%s", err, out)
 	}
 	m := regexp.MustCompile(`test: ([0-9.]+) bits/code, next-code accuracy ([0-9.]+) \(unigram baseline ([0-9.]+) bits/code`).FindStringSubmatch(out)
 	if m == nil {

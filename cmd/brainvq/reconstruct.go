@@ -41,16 +41,56 @@ func cmdReconstruct(args []string) error {
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return err
 	}
+	dsts, err := outputNames(*out, fs.Args())
+	if err != nil {
+		return err
+	}
 	xhat := m.Reconstruct(x, fs.NArg())
 	for i, path := range fs.Args() {
-		dst := filepath.Join(*out, filepath.Base(path))
-		if !strings.HasSuffix(strings.ToLower(dst), ".png") {
-			dst += ".png"
-		}
+		dst := dsts[i]
 		if err := data.SaveImage(dst, xhat[i*size*size:(i+1)*size*size], size, size); err != nil {
 			return err
 		}
 		fmt.Printf("%s → %s  SSIM %.4f\n", path, dst, metrics.SSIM(x[i*size*size:(i+1)*size*size], xhat[i*size*size:(i+1)*size*size], size, size))
 	}
 	return nil
+}
+
+// outputNames gives each input its output path in dir: its base name (with .png added when missing), and
+// "name_2.png", "name_3.png", … for later inputs with a base name already taken. An output that would be
+// one of the inputs themselves (dir is an input's folder) is refused: brainvq never overwrites its input.
+func outputNames(dir string, inputs []string) ([]string, error) {
+	taken := map[string]bool{}
+	out := make([]string, len(inputs))
+	for i, in := range inputs {
+		base := filepath.Base(in)
+		if !strings.HasSuffix(strings.ToLower(base), ".png") {
+			base += ".png"
+		}
+		stem, ext := strings.TrimSuffix(base, filepath.Ext(base)), filepath.Ext(base)
+		name := base
+		for k := 2; taken[name]; k++ {
+			name = fmt.Sprintf("%s_%d%s", stem, k, ext)
+		}
+		taken[name] = true
+		out[i] = filepath.Join(dir, name)
+	}
+	for _, dst := range out {
+		for _, in := range inputs {
+			if sameFile(dst, in) {
+				return nil, fmt.Errorf("--out %s: the output %s would overwrite the input %s (choose another --out)", dir, dst, in)
+			}
+		}
+	}
+	return out, nil
+}
+
+// sameFile reports whether two paths name the same file (the same path, or one existing file).
+func sameFile(a, b string) bool {
+	if abs(a) == abs(b) {
+		return true
+	}
+	sa, errA := os.Stat(a)
+	sb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(sa, sb)
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // BeforeRename, when set, runs between the temp file's sync and its rename. Tests use it to simulate a crash
@@ -17,7 +18,7 @@ var BeforeRename func(tmp string)
 // file is removed and path is untouched. Errors name path.
 func Write(path string, write func(io.Writer) error) (err error) {
 	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	f, err := os.CreateTemp(dir, tempPattern(path))
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
@@ -52,6 +53,48 @@ func Write(path string, write func(io.Writer) error) (err error) {
 		d.Close()
 	}
 	return nil
+}
+
+// tempPattern is the os.CreateTemp pattern of path's temp files: ".<name>.<random digits>.tmp".
+func tempPattern(path string) string { return "." + filepath.Base(path) + ".*.tmp" }
+
+// IsTemp reports whether a file name is one of this package's temp names (".<name>.<digits>.tmp").
+func IsTemp(name string) bool {
+	if !strings.HasPrefix(name, ".") || !strings.HasSuffix(name, ".tmp") {
+		return false
+	}
+	core := strings.TrimSuffix(name[1:], ".tmp")
+	dot := strings.LastIndexByte(core, '.')
+	if dot <= 0 || dot == len(core)-1 {
+		return false
+	}
+	for _, c := range core[dot+1:] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// CleanTemps removes the temp files a killed writer left in dir (names IsTemp accepts; nothing else) and
+// returns their paths. Call it only while no other process can be writing there (core/runlock).
+func CleanTemps(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !IsTemp(e.Name()) {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		if err := os.Remove(p); err != nil {
+			return removed, err
+		}
+		removed = append(removed, p)
+	}
+	return removed, nil
 }
 
 // WriteBytes writes b to path atomically.
