@@ -15,7 +15,7 @@ import (
 	"github.com/brainvq/brainvq/core/atomicfile"
 )
 
-func smallCheckpoint(t *testing.T, seed uint64) *Checkpoint {
+func smallCheckpoint(t testing.TB, seed uint64) *Checkpoint {
 	cfg, err := NewConfig("seed", 16)
 	if err != nil {
 		t.Fatal(err)
