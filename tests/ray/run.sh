@@ -82,6 +82,7 @@ setsid "$VENV/bin/ray" start --head --block --num-cpus 2 --port "$port" \
     --node-ip-address 127.0.0.1 --temp-dir "$WORK/ray" --object-store-memory 200000000 \
     --include-dashboard false --disable-usage-stats >"$WORK/ray-start.log" 2>&1 &
 ray_pid=$!
+disown "$ray_pid" # stop_ray ends it; no job-control notice when it does
 t0=$SECONDS
 until "$VENV/bin/python" -c "import socket,sys; socket.create_connection(('127.0.0.1', $port), 1)" 2>/dev/null \
     && grep -q "Ray runtime started" "$WORK/ray-start.log"; do
