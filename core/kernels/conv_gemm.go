@@ -57,7 +57,7 @@ func (g convGeom) forward(n int, x, w, b, y []float32, o ConvOpts) {
 	pl := g.fwdPlan()
 	// With few output channels, compute the band transposed (m = band columns, n = K): see fwdSwapMaxK.
 	swap := g.K <= fwdSwapMaxK && ckk >= fwdSwapMinCKK
-	gw, ww := sgemmNR, convMR // panel widths of the gathered patches and of the weights
+	gw, ww := sgemmNR, weightRows() // panel widths of the gathered patches and of the weights
 	if swap {
 		gw, ww = sgemmMR, sgemmNR
 	}
@@ -101,7 +101,7 @@ func (g convGeom) forward(n int, x, w, b, y []float32, o ConvOpts) {
 					// yᵀ [cols, K] = colᵀ·wᵀ, transposed back below.
 					mulPacked(kb, gbuf, sgemmMR, cols, wp.block(p0, kb), g.K, tmp, g.K, beta)
 				} else {
-					mulPacked(kb, wp.block(p0, kb), convMR, g.K, gbuf, cols, yi, ohw, beta)
+					mulPacked(kb, wp.block(p0, kb), ww, g.K, gbuf, cols, yi, ohw, beta)
 				}
 			}
 			if swap {
@@ -292,11 +292,12 @@ func (g convGeom) backwardData(n int, dy, w, b, dx []float32, o ConvOpts) {
 	wbuf := getConvScratch(g.K * g.ckk())
 	defer putConvScratch(wbuf)
 	phases := g.bwdPhases(w, *wbuf, colBudget)
-	// Pack each phase's sub-kernel [C, K·T·U] (with the bias column) once.
+	// Pack each phase's sub-kernel [C, K·T·U] (with the bias column) once, in panels of wr rows.
+	wr := weightRows()
 	packed := make([]packedMat, len(phases))
 	pSize := 0
 	for i := range phases {
-		pSize += packedLen(convMR, g.C, phases[i].kext(b))
+		pSize += packedLen(wr, g.C, phases[i].kext(b))
 	}
 	pbuf := getConvScratch(pSize)
 	defer putConvScratch(pbuf)
@@ -310,8 +311,8 @@ func (g convGeom) backwardData(n int, dy, w, b, dx []float32, o ConvOpts) {
 		ph := &phases[i]
 		k := ph.kext(b)
 		if k > 0 {
-			packed[i] = packMat((*pbuf)[used:], convMR, g.C, ph.ktu, ph.w, ph.ktu, b)
-			used += packedLen(convMR, g.C, k)
+			packed[i] = packMat((*pbuf)[used:], wr, g.C, ph.ktu, ph.w, ph.ktu, b)
+			used += packedLen(wr, g.C, k)
 			ph.band = max(1, min(ph.hp, colBudget/(kBlock(k)*ph.wp), outBudget/(g.C*ph.wp)))
 			ph.bands = (ph.hp + ph.band - 1) / ph.band
 			if implicit[i] = useAVX512 && ph.ktu > 0 && ph.wp%sgemmNR == 0; implicit[i] {
@@ -385,7 +386,7 @@ func (g convGeom) backwardData(n int, dy, w, b, dx []float32, o ConvOpts) {
 					if p0 == 0 && (g.S > 1 || !o.Accumulate) {
 						beta = 0
 					}
-					mulPacked(kb, pm.block(p0, kb), convMR, g.C, gbuf, cols, dst, ld, beta)
+					mulPacked(kb, pm.block(p0, kb), pm.width, g.C, gbuf, cols, dst, ld, beta)
 				}
 			}
 			if g.S > 1 {

@@ -187,10 +187,31 @@ func scatterRun(dst []float32, j0, width, stride int, line []float32, ax, ow, lo
 // phase sub-kernels): 8-row tiles cover the power-of-two channel counts of the model exactly.
 const convMR = 8
 
+// avx2WeightRows is the row count of the weight panels on the AVX2 path, whose register blocks are 6
+// rows tall: an 8-row panel ran as two 4-row blocks, whose 8 accumulators leave the FMA units less busy
+// than the 6-row block's 12.
+const avx2WeightRows = 12
+
+// weightRows is the row count of the packed weight panels (the A operand) of the convolution products on
+// the current path.
+func weightRows() int {
+	if useAVX2 {
+		return avx2WeightRows
+	}
+	return convMR
+}
+
 // mulPacked runs one k block of a packed product: C [m × n] (row stride ldc) = A·B + beta·C, with A as
-// ⌈m/aw⌉ row panels of width aw (8 or 14) and B as ⌈n/32⌉ column panels of width 32, both kb deep.
+// ⌈m/aw⌉ row panels of width aw (8 or 14; 12 or 14 on the AVX2 path, which takes any even width) and B
+// as ⌈n/32⌉ column panels of width 32, both kb deep.
 func mulPacked(kb int, a []float32, aw, m int, b []float32, n int, c []float32, ldc int, beta float32) {
 	nq := ceilDiv(n, sgemmNR)
+	if useAVX2 {
+		for ir := 0; ir*aw < m; ir++ {
+			tilesAVX2(kb, aw, a[ir*kb*aw:(ir+1)*kb*aw], b[:nq*kb*sgemmNR], c[ir*aw*ldc:], ldc, 1, beta, min(aw, m-ir*aw), n)
+		}
+		return
+	}
 	last := n - (nq-1)*sgemmNR
 	for ir := 0; ir*aw < m; ir++ {
 		mr := min(aw, m-ir*aw)

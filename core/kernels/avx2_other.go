@@ -2,10 +2,23 @@
 
 package kernels
 
-// The AVX2 elementwise loops do not exist off amd64 (useAVX2 is false there).
+// The AVX2 paths do not exist off amd64 (useAVX2 is false there): these stubs only let the portable
+// callers compile.
+
+func rowGemmAVX2(y []float32, ldy int, w []float32, x []float32, ldx int, m, k, n int) {
+	panic("kernels: no AVX2 path on this architecture")
+}
+
+func tilesAVX2(kc, aw int, ap, bp, c []float32, ldc int, alpha, beta float32, mr, n int) {
+	panic("kernels: no AVX2 path on this architecture")
+}
+
 func reluAVX2(dst, src *float32, n int) { panic("kernels: no AVX2 path on this architecture") }
+
 func reluBackwardAVX2(dx, dy, y *float32, n int) {
 	panic("kernels: no AVX2 path on this architecture")
 }
+
 func addAVX2(dst, a, b *float32, n int) { panic("kernels: no AVX2 path on this architecture") }
+
 func sumAVX2(x *float32, n int) float32 { panic("kernels: no AVX2 path on this architecture") }
