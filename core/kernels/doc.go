@@ -14,6 +14,19 @@
 // gathers each band's patches into the row-layout panels of the 14×32 micro-kernel. Strided convolutions
 // are split into stride phases. Bias, ReLU and residual accumulation are folded into the products.
 //
-// On CPUs without AVX-512, or with BRAINVQ_NOASM=1, every kernel takes a pure-Go path that computes the same
-// values (up to float32 rounding).
+// Three instruction-set paths compute the same values (up to float32 rounding), chosen once at start-up:
+//   - avx512 (amd64 with AVX-512F and FMA): everything above.
+//   - avx2 (amd64 with AVX2 and FMA, no AVX-512): Sgemm and the convolutions' packed products run 6×16
+//     register blocks (12 ymm accumulators) over the same 32-column B panels, Sgemm copying rows of A in
+//     place of packing them and the convolutions packing their weights 12 rows tall; the patches are
+//     always gathered into panels (no implicit GEMM) and the weight gradient writes im2col for Sgemm.
+//     RowGemm, ReLU, ReLU backward, Add and the channel sums have AVX2 loops; the quantiser's scan and
+//     the stride-2 shuffles take the Go loops.
+//   - generic: pure Go, on every architecture.
+//
+// The best path the CPU runs is taken unless the environment says otherwise: BRAINVQ_ISA=avx512, avx2 or
+// generic forces one, and BRAINVQ_NOASM=1 means generic (it wins over BRAINVQ_ISA). Asking for a path the
+// CPU cannot run, or for an unknown name, prints one warning to standard error and takes the best path that
+// runs (a warning rather than an error, so that a script made on one machine still runs on another). ISA
+// reports the path taken.
 package kernels
