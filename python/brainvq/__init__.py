@@ -16,7 +16,8 @@ interface::
 
 Main names: :class:`Dataset`, :func:`make_standin`, :class:`Trainer` (:class:`History`,
 :class:`EpochStats`, :func:`defaults`, :class:`DivergenceWarning`), :class:`Model` / :func:`load`
-(:class:`Evaluation`), :func:`ssim`, :func:`psnr`, :func:`mse`, :func:`perplexity`,
+(:class:`Evaluation`), :class:`Prior` / :class:`PriorTrainer` / :func:`load_prior` (generation: a
+PixelCNN prior over the code grid; :mod:`brainvq.prior`), :func:`ssim`, :func:`psnr`, :func:`mse`, :func:`perplexity`,
 :func:`used_fraction`, :func:`code_histogram`, :mod:`brainvq.plot`, :func:`set_threads`. Image arrays may be ``[N, H, W]``, ``[N, 1, H, W]`` or ``[H, W]``; uint8 pixels are
 divided by 255, floats must lie in [0, 1] (:mod:`brainvq.images`).
 
@@ -48,6 +49,16 @@ from brainvq.data import Dataset, find_template, make_standin
 from brainvq.handles import Handle
 from brainvq.metrics import code_histogram, mse, perplexity, psnr, ssim, used_fraction
 from brainvq.model import Evaluation, Model, load
+from brainvq.prior import (
+    Prior,
+    PriorEpochStats,
+    PriorHistory,
+    PriorScore,
+    PriorTrainer,
+    UnigramScore,
+    load_prior,
+    prior_defaults,
+)
 from brainvq.images import ImageArray
 from brainvq.training import (
     DivergenceWarning,
@@ -75,6 +86,14 @@ __all__ = [
     "Model",
     "Evaluation",
     "load",
+    "Prior",
+    "PriorTrainer",
+    "PriorHistory",
+    "PriorEpochStats",
+    "PriorScore",
+    "UnigramScore",
+    "load_prior",
+    "prior_defaults",
     "ssim",
     "psnr",
     "mse",
