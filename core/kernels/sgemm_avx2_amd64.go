@@ -130,6 +130,12 @@ func (g *gemmArgs) blockAVX2(ap []float32, i0, mb, p0, kc, j0, nc int, bp []floa
 	for ir := 0; ir < mb; ir += avx2MR {
 		mr := min(avx2MR, mb-ir)
 		c := g.c[(i0+ir)*g.ldc+j0:]
+		if g.transA && mr == avx2MR {
+			// A stored transposed is k-major already: read the panel in place (A[i][p] at
+			// a[p·lda + i]).
+			tilesAVX2A(kc, g.a[p0*g.lda+i0+ir:], 1, g.lda, avx2MR, bp, c, g.ldc, g.alpha, beta, mr, nc)
+			continue
+		}
 		if g.transA {
 			g.packAW(ap, avx2MR, i0+ir, mr, p0, kc)
 			tilesAVX2A(kc, ap, 1, avx2MR, avx2MR, bp, c, g.ldc, g.alpha, beta, mr, nc)
