@@ -34,6 +34,7 @@ run "python format (black)" python_format
 run "python types (mypy --strict: the package, the README example)" env MYPYPATH="$root/python" "$PYTHON" -m mypy --strict --cache-dir=/dev/null python/brainvq tests/wheel/readme_example.py
 run "onnx export vs onnxruntime" bash tests/onnx/run.sh
 run "wheel (installed, from outside the tree)" bash tests/wheel/run.sh
+run "dist: manylinux wheels (CPython 3.10-3.13) and the sdist without Go, each in a fresh venv" bash tests/dist/run.sh
 run "ray pipeline (brainvq.scale on a local Ray cluster)" bash tests/ray/run.sh
 [[ -x tests/notebooks/run.sh ]] && run "notebooks" bash tests/notebooks/run.sh
 
