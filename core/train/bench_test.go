@@ -1,9 +1,12 @@
 package train
 
 import (
+	"context"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/brainvq/brainvq/core/model"
+	"github.com/brainvq/brainvq/core/prior"
 )
 
 // BenchmarkTrainStep times one optimiser step (forward, backward, Adam, codebook update) at 256×256, batch 16.
@@ -51,4 +54,41 @@ func BenchmarkInference(b *testing.B) {
 			b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "img/s")
 		})
 	}
+}
+
+// BenchmarkPriorStep times one training step of the default prior over the residual preset's codes (K 512,
+// D 64, 64×64 grid, 32 levels) at batch 16, in grids per second and GFLOP/s (forward FLOPs × 3).
+func BenchmarkPriorStep(b *testing.B) {
+	cfg, err := prior.NewConfig(512, 64, 64, 32)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	cb := make([]float32, 512*64)
+	for i := range cb {
+		cb[i] = float32(rng.NormFloat64())
+	}
+	opt := DefaultPriorOptions()
+	opt.StepsPerEpoch = 1
+	tr, err := NewPriorTrainer(cfg, cb, "bench", opt)
+	if err != nil {
+		b.Fatal(err)
+	}
+	set := &prior.CodeSet{Grid: 64, Codes: make([]int32, 16*64*64), Levels: make([]int32, 16), VQ: "bench"}
+	for i := range set.Codes {
+		set.Codes[i] = int32(rng.IntN(512))
+	}
+	ctx := context.Background()
+	if _, err := tr.Epoch(ctx, set, nil, nil); err != nil { // warm the memory plan
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := tr.Epoch(ctx, set, nil, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	per := b.Elapsed().Seconds() / float64(b.N)
+	b.ReportMetric(16/per, "grids/s")
+	b.ReportMetric(3*cfg.FLOPs()*16/per/1e9, "GFLOP/s")
 }
