@@ -203,3 +203,25 @@ def test_bad_arguments(brainvq, prior_run, trained, splits, tmp_path):
         brainvq.PriorTrainer(model, train, kernel=4)
     with pytest.raises(FileNotFoundError):
         brainvq.load_prior("/nonexistent/prior.bvqp")
+
+
+def test_ctrl_c_drops_the_running_epoch(brainvq, trained, splits):
+    import os
+    import signal
+    import threading
+
+    _, model = trained
+    trainer = brainvq.PriorTrainer(model, splits[0], steps_per_epoch=10**6, **SMALL)
+    before = trainer.prior.to_bytes()
+    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            trainer.fit(1, progress=False, chunk_seconds=0.2)
+    finally:
+        timer.cancel()
+    # Back at the last finished epoch (none): the prior is the initial one, and it samples.
+    assert trainer.epochs_completed == 0 and trainer.history == []
+    assert trainer.prior.to_bytes() == before
+    assert trainer.prior.sample_codes(1).shape == (1, 8, 8)
+    trainer.close()
