@@ -47,8 +47,6 @@ func getPrior(h int64) (*prior.Prior, *prior.Checkpoint, error) {
 
 func getCodes(h int64) (*prior.CodeSet, error) { return getAs[*prior.CodeSet](h, "code set") }
 
-// maxSamples bounds the grids of one sampling call (as `brainvq sample --n` does).
-const maxSamples = 4096
 
 // priorDefaults is what PriorDefaults returns, as JSON.
 type priorDefaults struct {
@@ -73,7 +71,7 @@ func PriorDefaults() (js string, err error) {
 	o := train.DefaultPriorOptions()
 	return marshal(priorDefaults{Channels: prior.DefaultChannels, Layers: prior.DefaultLayers, Kernel: prior.DefaultKernel,
 		HeadChannels: prior.DefaultHeadChannels, BatchSize: o.BatchSize, LearningRate: o.LearningRate, Seed: o.Seed,
-		StepsPerEpoch: o.StepsPerEpoch, NullFraction: o.NullFraction, MaxLevels: prior.MaxLevels, MaxSamples: maxSamples})
+		StepsPerEpoch: o.StepsPerEpoch, NullFraction: o.NullFraction, MaxLevels: prior.MaxLevels, MaxSamples: prior.MaxSamples})
 }
 
 // -- code sets -----------------------------------------------------------------------------------------------
@@ -292,8 +290,8 @@ func NewPriorTrainer(modelH, trainCodes int64, configJSON, optionsJSON string) (
 	if s.VQ != "" && s.VQ != fp {
 		return 0, badArgf("train", "the training codes come from VQ-VAE %s, not from this model (%s)", s.VQ, fp)
 	}
-	set := priorSettings{Channels: prior.DefaultChannels, Layers: prior.DefaultLayers, Kernel: prior.DefaultKernel,
-		HeadChannels: prior.DefaultHeadChannels}
+	def := prior.ConfigFor(mm, 0)
+	set := priorSettings{Channels: def.Channels, Layers: def.Layers, Kernel: def.Kernel, HeadChannels: def.HeadChannels}
 	if err := decodeStrict(configJSON, &set, "prior config"); err != nil {
 		return 0, badType("config", err)
 	}
@@ -301,17 +299,13 @@ func NewPriorTrainer(modelH, trainCodes int64, configJSON, optionsJSON string) (
 	if set.Levels != nil {
 		levels = *set.Levels
 	}
-	g := mm.Config.LatentSize()
-	cfg := prior.Config{NumCodes: mm.Config.NumCodes, CodeDim: mm.Config.CodeDim, Grid: g, Channels: set.Channels,
-		Layers: set.Layers, Kernel: set.Kernel, HeadChannels: set.HeadChannels, Levels: levels}
+	cfg := prior.ConfigFor(mm, levels)
+	cfg.Channels, cfg.Layers, cfg.Kernel, cfg.HeadChannels = set.Channels, set.Layers, set.Kernel, set.HeadChannels
 	if err := cfg.Validate(); err != nil {
-		base := cfg
-		base.Channels, base.Layers, base.Kernel, base.HeadChannels = prior.DefaultChannels, prior.DefaultLayers, prior.DefaultKernel, prior.DefaultHeadChannels
-		base.Levels = 0
-		return 0, badArg(faultyField(cfg, base, prior.Config.Validate, "config"), err)
+		return 0, badArg(faultyField(cfg, def, prior.Config.Validate, "config"), err)
 	}
-	if s.Grid != g {
-		return 0, badArgf("train", "training codes on a %d×%d grid; the model's grid is %d×%d", s.Grid, s.Grid, g, g)
+	if s.Grid != cfg.Grid {
+		return 0, badArgf("train", "training codes on a %d×%d grid; the model's grid is %d×%d", s.Grid, s.Grid, cfg.Grid, cfg.Grid)
 	}
 	opt := train.DefaultPriorOptions()
 	if err := decodeStrict(optionsJSON, &opt, "prior training options"); err != nil {
@@ -723,8 +717,8 @@ func PriorCheckModel(h, modelH int64, param string) (ok bool, err error) {
 // sampleRequest checks what PriorSample and PriorComplete share and builds the request: n grids with levels
 // (int32 [N], −1: none), the uniforms of samples first…first+n−1 of seed, and the sampling options.
 func sampleRequest(p *prior.Prior, levels []byte, n int, temperature float64, topK int, topP float64, seed int64, first int) (prior.Request, error) {
-	if n < 1 || n > maxSamples {
-		return prior.Request{}, badArgf("n", "%d samples: want 1 to %d", n, maxSamples)
+	if n < 1 || n > prior.MaxSamples {
+		return prior.Request{}, badArgf("n", "%d samples: want 1 to %d", n, prior.MaxSamples)
 	}
 	if seed < 0 {
 		return prior.Request{}, badArgf("seed", "seed %d must not be negative", seed)
@@ -824,8 +818,8 @@ func PriorUniforms(h int64, seed int64, first, n int) (out []byte, err error) {
 		return nil, err
 	}
 	switch {
-	case n < 1 || n > maxSamples:
-		return nil, badArgf("n", "%d samples: want 1 to %d", n, maxSamples)
+	case n < 1 || n > prior.MaxSamples:
+		return nil, badArgf("n", "%d samples: want 1 to %d", n, prior.MaxSamples)
 	case seed < 0:
 		return nil, badArgf("seed", "seed %d must not be negative", seed)
 	case first < 0:

@@ -138,9 +138,8 @@ func priorTrain(args []string) error {
 		}
 		fmt.Fprintf(os.Stderr, "resuming %s after epoch %d\n", path, tr.Epochs())
 	} else {
-		g := m.Config.LatentSize()
-		cfg := prior.Config{NumCodes: m.Config.NumCodes, CodeDim: m.Config.CodeDim, Grid: g, Channels: *channels, Layers: *layers,
-			Kernel: *kernel, HeadChannels: *head, Levels: sets["train"].MaxLevel() + 1}
+		cfg := prior.ConfigFor(m, sets["train"].MaxLevel()+1)
+		cfg.Channels, cfg.Layers, cfg.Kernel, cfg.HeadChannels = *channels, *layers, *kernel, *head
 		if err := cfg.Validate(); err != nil {
 			return fmt.Errorf("flags: %w", err)
 		}

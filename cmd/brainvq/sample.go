@@ -106,8 +106,8 @@ func cmdSample(args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %v (see --help)", fs.Args())
 	}
-	if *n < 1 || *n > 4096 {
-		return fmt.Errorf("--n %d must lie in [1, 4096]", *n)
+	if *n < 1 || *n > prior.MaxSamples {
+		return fmt.Errorf("--n %d must lie in [1, %d]", *n, prior.MaxSamples)
 	}
 	p, m, opt, err := sf.load()
 	if err != nil {
@@ -248,16 +248,14 @@ func cmdComplete(args []string) error {
 		if err != nil {
 			return err
 		}
-		lv := *level
-		if lv == -2 {
-			lv = prior.LevelOf(path)
-			if lv >= p.Config.Levels {
+		lv, class := *level, int32(0)
+		if lv == -2 { // from the file name; a level the prior does not know becomes "no level"
+			class = p.ClassOf(prior.LevelOf(path))
+			if lv = int(class); int(class) == p.Config.NullClass() {
 				lv = -1
 			}
-		}
-		class, err := p.Config.Class(lv)
-		if err != nil {
-			return fmt.Errorf("%s: %w", path, err)
+		} else if class, err = p.Config.Class(lv); err != nil {
+			return fmt.Errorf("%s: --level: %w", path, err)
 		}
 		codes := m.Quantize(m.Encode(x, 1), 1)
 		req := prior.Request{N: *n, Classes: make([]int32, *n), Uniforms: prior.Uniforms(*sf.seed, k**n, *n, g), Options: opt,

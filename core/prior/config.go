@@ -35,6 +35,8 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+
+	"github.com/brainvq/brainvq/core/model"
 )
 
 // Config describes one prior.
@@ -60,6 +62,17 @@ const (
 	// MaxLevels bounds the conditioning classes: OASIS slices are numbered 0…31.
 	MaxLevels = 1024
 )
+
+// MaxSamples bounds the grids of one sampling request from the command or Python.
+const MaxSamples = 4096
+
+// ConfigFor returns the default prior over the codes of VQ-VAE m (its K, D and latent grid) with levels
+// slice levels; callers then change the sizes they are asked to.
+func ConfigFor(m *model.Model, levels int) Config {
+	c := m.Config
+	return Config{NumCodes: c.NumCodes, CodeDim: c.CodeDim, Grid: c.LatentSize(), Channels: DefaultChannels,
+		Layers: DefaultLayers, Kernel: DefaultKernel, HeadChannels: DefaultHeadChannels, Levels: levels}
+}
 
 // NewConfig returns the default prior for a VQ-VAE with k codes of dimension d on a grid×grid latent
 // grid, conditioned on levels slice levels (0: unconditional only).
