@@ -47,7 +47,6 @@ func getPrior(h int64) (*prior.Prior, *prior.Checkpoint, error) {
 
 func getCodes(h int64) (*prior.CodeSet, error) { return getAs[*prior.CodeSet](h, "code set") }
 
-
 // priorDefaults is what PriorDefaults returns, as JSON.
 type priorDefaults struct {
 	Channels      int     `json:"channels"`
