@@ -18,5 +18,6 @@ done <<'TARGETS'
 core/data FuzzLoadSplitPNG
 core/standin FuzzReadNIfTI
 core/model FuzzReadCheckpoint
+cmd/brainvq FuzzTrainFlags
 TARGETS
 exit $status

@@ -43,6 +43,7 @@ type trainArgs struct {
 	lr, beta, deadMin           float64
 	seed                        uint64
 	ema, resize, resume         bool
+	set                         map[string]bool // flags given on the command line
 }
 
 // trainFlags declares the flags of `brainvq train`. Every default comes from train.DefaultSettings and
@@ -94,6 +95,12 @@ func (a *trainArgs) check() error {
 	if a.codes < 0 || a.dim < 0 || a.limit < 0 {
 		return fmt.Errorf("--codes %d, --dim %d and --limit %d must be ≥ 0", a.codes, a.dim, a.limit)
 	}
+	if a.size < train.MinImageSize || a.size%4 != 0 {
+		return fmt.Errorf("--size %d: must be a multiple of 4 and at least %d (validation scores SSIM over an 11×11 window)", a.size, train.MinImageSize)
+	}
+	if !(a.beta >= 0) || math.IsInf(a.beta, 0) {
+		return fmt.Errorf("--beta %g must be a finite number ≥ 0", a.beta)
+	}
 	return nil
 }
 
@@ -124,6 +131,8 @@ func cmdTrain(args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %v (flags go before nothing else; see --help)", fs.Args())
 	}
+	a.set = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { a.set[f.Name] = true })
 	// Check what needs no data first, so a typo fails at once rather than after loading thousands of images.
 	if err := a.check(); err != nil {
 		return err
@@ -143,6 +152,23 @@ func cmdTrain(args []string) error {
 		if _, err := os.Stat(ckPath); err == nil {
 			return fmt.Errorf("%s already exists: pass --resume to continue it, or choose another --out", ckPath)
 		}
+		if err := train.CheckMemory(cfg, a.batch); err != nil {
+			return err
+		}
+	}
+	lock, err := lockRun(a.out)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	var resumed *model.Checkpoint
+	if a.resume {
+		if resumed, err = model.LoadCheckpoint(ckPath); err != nil {
+			return fmt.Errorf("%w (drop --resume to start afresh)", err)
+		}
+		if !a.set["size"] { // the images must have the resumed model's size
+			a.size = resumed.Model.Config.ImageSize
+		}
 	}
 	lopt := data.LoadOptions{Size: a.size, Resize: a.resize, Limit: a.limit}
 	trainSplit, err := loadSplit(a.data, "train", lopt)
@@ -153,7 +179,7 @@ func cmdTrain(args []string) error {
 	if err != nil {
 		return err
 	}
-	tr, err := a.trainer(cfg, trainSplit, ckPath)
+	tr, err := a.trainer(cfg, trainSplit, resumed, ckPath)
 	if err != nil {
 		return err
 	}
@@ -167,19 +193,41 @@ func cmdTrain(args []string) error {
 	return finishRun(tr, testSplit, a.out, a.seed)
 }
 
-// trainer starts a fresh trainer of cfg on the training split's statistics, or with --resume rebuilds the one
-// saved at ckPath.
-func (a *trainArgs) trainer(cfg model.Config, trainSplit *data.Split, ckPath string) (*train.Trainer, error) {
-	if a.resume {
-		ck, err := model.LoadCheckpoint(ckPath)
-		if err != nil {
-			return nil, fmt.Errorf("%w (drop --resume to start afresh)", err)
+// warnIgnored tells the user about flags given with --resume that differ from what the checkpoint trains
+// with: the checkpoint wins, and nothing changes silently.
+func (a *trainArgs) warnIgnored(tr *train.Trainer) {
+	c, o := tr.Model.Config, tr.Options
+	for _, d := range []struct {
+		flag          string
+		given, actual string
+	}{
+		{"preset", a.preset, c.Preset}, {"size", strconv.Itoa(a.size), strconv.Itoa(c.ImageSize)},
+		{"batch", strconv.Itoa(a.batch), strconv.Itoa(o.BatchSize)}, {"lr", ftoa(a.lr), ftoa(o.LearningRate)},
+		{"seed", strconv.FormatUint(a.seed, 10), strconv.FormatUint(o.Seed, 10)},
+		{"ema", strconv.FormatBool(a.ema), strconv.FormatBool(c.EMA)}, {"beta", ftoa(a.beta), ftoa(float64(c.Beta))},
+		{"steps-per-epoch", strconv.Itoa(a.steps), strconv.Itoa(o.StepsPerEpoch)},
+	} {
+		if a.set[d.flag] && d.given != d.actual {
+			fmt.Fprintf(os.Stderr, "warning: --%s %s ignored: the checkpoint trains with %s (drop --resume to start afresh with it)\n", d.flag, d.given, d.actual)
 		}
+	}
+	for _, f := range []string{"codes", "dim"} {
+		if a.set[f] {
+			fmt.Fprintf(os.Stderr, "warning: --%s ignored: a resumed run keeps the checkpoint's codebook\n", f)
+		}
+	}
+}
+
+// trainer starts a fresh trainer of cfg on the training split's statistics, or with --resume rebuilds the one
+// saved in ck (read from ckPath).
+func (a *trainArgs) trainer(cfg model.Config, trainSplit *data.Split, ck *model.Checkpoint, ckPath string) (*train.Trainer, error) {
+	if ck != nil {
 		tr, err := train.Resume(ck)
 		if err != nil {
 			return nil, fmt.Errorf("resume from %s: %w", ckPath, err)
 		}
 		fmt.Fprintf(os.Stderr, "resuming %s after epoch %d\n", ckPath, tr.Epochs())
+		a.warnIgnored(tr)
 		return tr, nil
 	}
 	mean, variance := data.Stats(trainSplit)

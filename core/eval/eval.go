@@ -113,8 +113,14 @@ func Evaluate(m *model.Model, s *data.Split, keep func(first int, x, xhat []floa
 	}
 	ev.Perplexity = metrics.Perplexity(counts)
 	ev.CodesUsed = metrics.UsedFraction(counts)
+	if math.IsNaN(ev.SSIM) || math.IsNaN(ev.MSE) || math.IsInf(ev.MSE, 0) || math.IsNaN(ev.Recon) || math.IsInf(ev.Recon, 0) {
+		return nil, fmt.Errorf("%w: evaluating %s gave SSIM %g, MSE %g (the model's outputs are not finite: it diverged)", ErrNonFinite, s.Name, ev.SSIM, ev.MSE)
+	}
 	return ev, nil
 }
+
+// ErrNonFinite reports an evaluation whose scores are NaN or infinite.
+var ErrNonFinite = errors.New("non-finite evaluation")
 
 func fileName(s *data.Split, i int) string {
 	if i < len(s.Files) {

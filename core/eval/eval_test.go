@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"errors"
 	"math"
 	"math/rand/v2"
 	"strconv"
@@ -83,5 +84,18 @@ func TestEvaluateErrors(t *testing.T) {
 	}
 	if _, err := Evaluate(m, noise(2, 8), nil); err == nil {
 		t.Error("8×8 images for a 16×16 model: no error")
+	}
+}
+
+// A model whose outputs are NaN (a diverged model held in memory) is reported, not scored as "SSIM NaN".
+func TestNonFiniteOutputsAreAnError(t *testing.T) {
+	m, s := smallModel(t), noise(4, 16)
+	for _, w := range m.Weights {
+		for i := range w.Data {
+			w.Data[i] = float32(math.NaN())
+		}
+	}
+	if _, err := Evaluate(m, s, nil); !errors.Is(err, ErrNonFinite) {
+		t.Fatalf("overflowing model: %v, want ErrNonFinite", err)
 	}
 }

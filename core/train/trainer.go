@@ -94,6 +94,12 @@ func New(cfg model.Config, pre model.Preprocess, opt Options) (*Trainer, error) 
 	if err := opt.Validate(); err != nil {
 		return nil, err
 	}
+	if cfg.ImageSize < MinImageSize {
+		return nil, fmt.Errorf("image size %d: training needs at least %d×%d (validation scores SSIM over an 11×11 window)", cfg.ImageSize, MinImageSize, MinImageSize)
+	}
+	if err := CheckMemory(cfg, opt.BatchSize); err != nil {
+		return nil, err
+	}
 	m := &model.Model{Config: cfg, Weights: model.InitWeights(cfg, opt.Seed), Pre: pre}
 	t := &Trainer{Model: m, Options: opt, adam: NewAdam(opt.LearningRate), cb: newCodebookState(cfg.NumCodes, cfg.CodeDim)}
 	t.pcg = rand.NewPCG(opt.Seed, 0x747261696e)
