@@ -43,6 +43,27 @@ type Options struct {
 	Version string
 	// NoIndicesOutput drops the second output ("indices") of vqvae.onnx, leaving only "reconstruction".
 	NoIndicesOutput bool
+	// Quantizer is how quantizer.onnx and vqvae.onnx compute the code distances: QuantizerExact ("", the
+	// default) in float64, giving exactly the Go model's indices; QuantizerFloat32 in float32, which runs
+	// faster and with half the memory in onnxruntime but may pick another code where two codes are nearly
+	// tied (docs/onnx.md gives the measured agreement).
+	Quantizer string
+}
+
+// The quantiser arithmetics of Options.Quantizer.
+const (
+	QuantizerExact   = "exact"
+	QuantizerFloat32 = "float32"
+)
+
+func (o Options) float32Quantizer() (bool, error) {
+	switch o.Quantizer {
+	case "", QuantizerExact:
+		return false, nil
+	case QuantizerFloat32:
+		return true, nil
+	}
+	return false, fmt.Errorf("quantizer %q: want %q or %q", o.Quantizer, QuantizerExact, QuantizerFloat32)
 }
 
 func (o Options) producer() string {
@@ -98,7 +119,15 @@ func metadata(ck *model.Checkpoint, opt Options, graph string) []stringPair {
 		{"epoch", strconv.Itoa(ck.Epoch)},
 		{"brainvq_version", opt.version()},
 		{"producer", opt.producer()},
+		{"quantizer", opt.quantizer()},
 	}
+}
+
+func (o Options) quantizer() string {
+	if o.Quantizer == "" {
+		return QuantizerExact
+	}
+	return o.Quantizer
 }
 
 func imageInfo(name string, s int, doc string) valueInfo {
@@ -163,12 +192,16 @@ func QuantizerModel(ck *model.Checkpoint, opt Options) ([]byte, error) {
 	}
 	c := ck.Model.Config
 	b := newBuilder("brainvq_quantizer", ck.Model.Weights)
-	if err := b.quantizerBody("z_e", "indices", c); err != nil {
+	f32, err := opt.float32Quantizer()
+	if err != nil {
+		return nil, err
+	}
+	if err := b.quantizerBody("z_e", "indices", c, f32); err != nil {
 		return nil, err
 	}
 	b.g.docString = fmt.Sprintf("Vector quantiser. For each latent position's D-vector z (D=%d), indices = "+
-		"argmin_k (‖z‖² + z·(−2E_k)) + ‖E_k‖² over the K=%d codewords E_k, computed in float64 like the Go "+
-		"quantiser (the codebook is an initializer, stored as −2Eᵀ and ‖E_k‖² in float64); ties go to the lowest index.", c.CodeDim, c.NumCodes)
+		"argmin_k (‖z‖² + z·(−2E_k)) + ‖E_k‖² over the K=%d codewords E_k, computed in %s (the codebook is an "+
+		"initializer, stored as −2Eᵀ and ‖E_k‖²); ties go to the lowest index.", c.CodeDim, c.NumCodes, map[bool]string{false: "float64 like the Go quantiser", true: "float32"}[f32])
 	b.g.inputs = []valueInfo{latentInfo("z_e", c.CodeDim, c.LatentSize(), docZe)}
 	b.g.outputs = []valueInfo{indicesInfo("indices", c.LatentSize(), docIndices)}
 	return newModel(ck, opt, "quantizer", &b.g).marshal(), nil
@@ -204,7 +237,11 @@ func VQVAEModel(ck *model.Checkpoint, opt Options) ([]byte, error) {
 	if err := b.encoderBody("image", "z_e", c, pre); err != nil {
 		return nil, err
 	}
-	if err := b.quantizerBody("z_e", "indices", c); err != nil {
+	f32, err := opt.float32Quantizer()
+	if err != nil {
+		return nil, err
+	}
+	if err := b.quantizerBody("z_e", "indices", c, f32); err != nil {
 		return nil, err
 	}
 	if err := b.decoderBody("indices", "reconstruction", c, pre); err != nil {

@@ -21,6 +21,7 @@ func cmdExport(args []string) error {
 	noIdx := fs.Bool("no-indices-output", false, "give vqvae.onnx only the reconstruction output, not the code indices")
 	producer := fs.String("producer", "brainvq", "producer_name written into every model")
 	priorPath := fs.String("prior", "", "also export this prior checkpoint (of the same VQ-VAE) as prior.onnx")
+	quantizer := fs.String("quantizer", onnxexport.QuantizerExact, "distance arithmetic of the quantiser: exact (float64, Go's indices) or float32 (faster; near-ties may differ)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -43,7 +44,10 @@ func cmdExport(args []string) error {
 			return fmt.Errorf("--prior %s with --checkpoint %s: %w (nothing was exported)", *priorPath, *ckPath, err)
 		}
 	}
-	opt := onnxexport.Options{Producer: *producer, NoIndicesOutput: *noIdx}
+	opt := onnxexport.Options{Producer: *producer, NoIndicesOutput: *noIdx, Quantizer: *quantizer}
+	if *quantizer != onnxexport.QuantizerExact && *quantizer != onnxexport.QuantizerFloat32 {
+		return fmt.Errorf("--quantizer %q: want exact or float32", *quantizer)
+	}
 	paths, err := onnxexport.Export(ck, *out, opt)
 	if err != nil {
 		return err

@@ -168,6 +168,32 @@ def test_quantizer_reference_and_ties(fx):
     assert (onnx_idx < twins_from).all()
 
 
+def test_float32_quantizer(fx):
+    """The all-float32 export (--quantizer float32) passes the full checker, computes without any float64
+    tensor, and picks Go's code wherever the two nearest codes are not tied to float32 precision."""
+    path = fx.folder / "onnx_f32" / "quantizer.onnx"
+    m = onnx.load(path)
+    onnx.checker.check_model(m, full_check=True)
+    assert not [n for n in m.graph.node if n.op_type == "Cast"]
+    assert all(
+        t.data_type == onnx.TensorProto.FLOAT
+        for t in m.graph.initializer
+        if t.dims and len(t.dims) >= 1 and t.name.startswith("vq.codebook")
+    )
+    assert dict((p.key, p.value) for p in m.metadata_props)["quantizer"] == "float32"
+    z = fx.array("go_z_e")
+    (idx,) = session(path).run(["indices"], {"z_e": z})
+    want = fx.array("go_indices")
+    agree = (idx == want).mean()
+    print(f"float32 quantiser: index agreement with Go {agree:.6f} on {want.size} positions")
+    zr = z.astype(np.float64).transpose(0, 2, 3, 1).reshape(-1, z.shape[1])
+    cb = np.load(fx.model_path("codebook.npy")).astype(np.float64)
+    dist = np.sort(((zr**2).sum(1, keepdims=True) - 2 * zr @ cb.T) + (cb**2).sum(1), axis=1)
+    clear = (dist[:, 1] - dist[:, 0]) > 1e-5 * np.abs(dist[:, 0]).clip(min=1)
+    np.testing.assert_array_equal(idx.reshape(-1)[clear], want.reshape(-1)[clear])
+    assert agree >= 0.99
+
+
 def test_decoder_matches_go(fx):
     idx = fx.array("go_indices")
     (img,) = session(fx.model_path("decoder.onnx")).run(["image"], {"indices": idx})
