@@ -3,7 +3,6 @@ package train
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -238,11 +237,8 @@ func (t *PriorTrainer) Checkpoint() (*prior.Checkpoint, error) {
 // ResumePrior rebuilds a prior trainer from a checkpoint that Checkpoint wrote.
 func ResumePrior(ck *prior.Checkpoint) (*PriorTrainer, error) {
 	var info priorInfo
-	if len(ck.Info) == 0 {
-		return nil, errors.New("prior checkpoint holds no training state (was it written by the trainer?)")
-	}
-	if err := json.Unmarshal(ck.Info, &info); err != nil {
-		return nil, fmt.Errorf("prior checkpoint training state: %w", err)
+	if err := readInfo(ck.Info, &info, "prior checkpoint"); err != nil {
+		return nil, err
 	}
 	if err := info.Options.Validate(); err != nil {
 		return nil, fmt.Errorf("prior checkpoint options: %w", err)
@@ -255,10 +251,8 @@ func ResumePrior(ck *prior.Checkpoint) (*PriorTrainer, error) {
 	if t.adam, err = loadAdam(info.Adam, ck.State, p.Weights); err != nil {
 		return nil, err
 	}
-	t.pcg = &rand.PCG{}
-	if err := t.pcg.UnmarshalBinary(info.RNG); err != nil {
-		return nil, fmt.Errorf("prior checkpoint RNG state: %w", err)
+	if t.pcg, t.rng, err = restoreRNG(info.RNG, "prior checkpoint"); err != nil {
+		return nil, err
 	}
-	t.rng = rand.New(t.pcg)
 	return t, t.build()
 }

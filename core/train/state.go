@@ -1,6 +1,7 @@
 package train
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 
@@ -50,4 +51,24 @@ func loadAdam(info adamInfo, state map[string]*model.Tensor, w model.Weights) (*
 		}
 	}
 	return a, nil
+}
+
+// readInfo decodes a checkpoint's trainer Info into info; what names the kind of checkpoint in errors.
+func readInfo(raw json.RawMessage, info any, what string) error {
+	if len(raw) == 0 {
+		return fmt.Errorf("%s holds no training state (was it written by the trainer?)", what)
+	}
+	if err := json.Unmarshal(raw, info); err != nil {
+		return fmt.Errorf("%s training state: %w", what, err)
+	}
+	return nil
+}
+
+// restoreRNG rebuilds a trainer's random stream from its saved state.
+func restoreRNG(state []byte, what string) (*rand.PCG, *rand.Rand, error) {
+	pcg := &rand.PCG{}
+	if err := pcg.UnmarshalBinary(state); err != nil {
+		return nil, nil, fmt.Errorf("%s RNG state: %w", what, err)
+	}
+	return pcg, rand.New(pcg), nil
 }

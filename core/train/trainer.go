@@ -132,8 +132,7 @@ func (t *Trainer) StepsPerEpoch(n int) int {
 
 // startEpoch shuffles the split for the next epoch: the order depends only on the seed and the epoch number.
 func (t *Trainer) startEpoch(n int) {
-	r := rand.New(rand.NewPCG(t.Options.Seed, uint64(t.epoch)+1))
-	t.perm = r.Perm(n)
+	t.perm = epochOrder(t.Options.Seed, t.epoch, n)
 	t.pos, t.steps, t.sumRecon, t.sumVQ = 0, 0, 0, 0
 	t.epochStart = time.Now()
 	t.restartedAtStart = t.cb.Restarted
@@ -280,14 +279,11 @@ func (t *Trainer) checkSplit(s *data.Split) error {
 
 // trainerInfo is what a checkpoint's Info holds for resuming.
 type trainerInfo struct {
-	Options Options      `json:"options"`
-	History []EpochStats `json:"history"`
-	Adam    struct {
-		LR, Beta1, Beta2, Eps float64
-		T                     int
-	} `json:"adam"`
-	RNG       []byte `json:"rng"`
-	Restarted int    `json:"codes_restarted"`
+	Options   Options      `json:"options"`
+	History   []EpochStats `json:"history"`
+	Adam      adamInfo     `json:"adam"`
+	RNG       []byte       `json:"rng"`
+	Restarted int          `json:"codes_restarted"`
 }
 
 // Checkpoint captures the trainer at an epoch boundary: the model, Adam's moments, the codebook statistics,
@@ -296,9 +292,9 @@ func (t *Trainer) Checkpoint() (*model.Checkpoint, error) {
 	if t.perm != nil && t.steps > 0 {
 		return nil, errors.New("checkpoint in the middle of an epoch: finish it with EndEpoch first")
 	}
-	var info trainerInfo
-	info.Options, info.History = t.Options, t.History
-	info.Adam.LR, info.Adam.Beta1, info.Adam.Beta2, info.Adam.Eps, info.Adam.T = t.adam.LR, t.adam.Beta1, t.adam.Beta2, t.adam.Eps, t.adam.T
+	info := trainerInfo{Options: t.Options, History: t.History}
+	var state map[string]*model.Tensor
+	info.Adam, state = saveAdam(t.adam, t.Model.Weights)
 	rng, err := t.pcg.MarshalBinary()
 	if err != nil {
 		return nil, err
@@ -307,12 +303,6 @@ func (t *Trainer) Checkpoint() (*model.Checkpoint, error) {
 	raw, err := json.Marshal(info)
 	if err != nil {
 		return nil, err
-	}
-	state := map[string]*model.Tensor{}
-	for name, m := range t.adam.M {
-		shape := t.Model.Weights[name].Shape
-		state["adam.m/"+name] = &model.Tensor{Shape: shape, Data: append([]float32(nil), m...)}
-		state["adam.v/"+name] = &model.Tensor{Shape: shape, Data: append([]float32(nil), t.adam.V[name]...)}
 	}
 	k, d := t.cb.K, t.cb.D
 	state["codebook.count"] = &model.Tensor{Shape: []int{k}, Data: append([]float32(nil), t.cb.Count...)}
@@ -329,11 +319,8 @@ func (t *Trainer) Checkpoint() (*model.Checkpoint, error) {
 // Resume rebuilds a trainer from a checkpoint that Checkpoint wrote, with the options saved in it.
 func Resume(ck *model.Checkpoint) (*Trainer, error) {
 	var info trainerInfo
-	if len(ck.Info) == 0 {
-		return nil, errors.New("checkpoint holds no training state (was it written by the trainer?)")
-	}
-	if err := json.Unmarshal(ck.Info, &info); err != nil {
-		return nil, fmt.Errorf("checkpoint training state: %w", err)
+	if err := readInfo(ck.Info, &info, "checkpoint"); err != nil {
+		return nil, err
 	}
 	if err := info.Options.Validate(); err != nil {
 		return nil, fmt.Errorf("checkpoint options: %w", err)
@@ -341,18 +328,9 @@ func Resume(ck *model.Checkpoint) (*Trainer, error) {
 	cfg := ck.Model.Config
 	t := &Trainer{Model: &model.Model{Config: cfg, Weights: ck.Model.Weights.Clone(), Pre: ck.Model.Pre},
 		Options: info.Options, History: info.History, epoch: ck.Epoch, cb: newCodebookState(cfg.NumCodes, cfg.CodeDim)}
-	t.adam = &Adam{LR: info.Adam.LR, Beta1: info.Adam.Beta1, Beta2: info.Adam.Beta2, Eps: info.Adam.Eps, T: info.Adam.T,
-		M: map[string][]float32{}, V: map[string][]float32{}}
-	for name, w := range t.Model.Weights {
-		m, okm := ck.State["adam.m/"+name]
-		v, okv := ck.State["adam.v/"+name]
-		if okm != okv || (okm && (len(m.Data) != len(w.Data) || len(v.Data) != len(w.Data))) {
-			return nil, fmt.Errorf("checkpoint optimiser state for %s is incomplete", name)
-		}
-		if okm {
-			t.adam.M[name] = append([]float32(nil), m.Data...)
-			t.adam.V[name] = append([]float32(nil), v.Data...)
-		}
+	var err error
+	if t.adam, err = loadAdam(info.Adam, ck.State, t.Model.Weights); err != nil {
+		return nil, err
 	}
 	for name, dst := range map[string][]float32{"codebook.count": t.cb.Count, "codebook.sum": t.cb.Sum, "codebook.usage": t.cb.Usage} {
 		src, ok := ck.State[name]
@@ -362,10 +340,8 @@ func Resume(ck *model.Checkpoint) (*Trainer, error) {
 		copy(dst, src.Data)
 	}
 	t.cb.Restarted = info.Restarted
-	t.pcg = &rand.PCG{}
-	if err := t.pcg.UnmarshalBinary(info.RNG); err != nil {
-		return nil, fmt.Errorf("checkpoint RNG state: %w", err)
+	if t.pcg, t.rng, err = restoreRNG(info.RNG, "checkpoint"); err != nil {
+		return nil, err
 	}
-	t.rng = rand.New(t.pcg)
 	return t, t.build()
 }
