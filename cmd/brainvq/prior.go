@@ -2,12 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -207,13 +204,9 @@ func priorTrain(args []string) error {
 // splitCodes returns the code grids of a split under m: from RUN/codes-<split>.bvqc when that cache was
 // made by the same model from the same files, else by encoding the split (and caching the result).
 func splitCodes(m *model.Model, root, split string, opt data.LoadOptions, out string) (*prior.CodeSet, error) {
-	layout, err := data.OpenOASIS(root)
+	dir, err := splitDir(root, split)
 	if err != nil {
 		return nil, err
-	}
-	dir := layout.Dir(split)
-	if dir == "" {
-		return nil, fmt.Errorf("%s has no %s split (want a folder %s)", root, split, data.SplitDirName(split))
 	}
 	files, err := data.ListSplit(dir)
 	if err != nil {
@@ -239,19 +232,12 @@ func splitCodes(m *model.Model, root, split string, opt data.LoadOptions, out st
 }
 
 func writePriorHistory(out string, h []train.PriorEpochStats) error {
-	js, err := json.MarshalIndent(h, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := atomicfile.WriteBytes(filepath.Join(out, priorHistoryJSON), append(js, '\n')); err != nil {
-		return err
-	}
 	rows := [][]string{{"epoch", "steps", "train_bits_per_code", "train_accuracy", "val_bits_per_code", "val_accuracy", "seconds", "images_per_second"}}
 	for _, e := range h {
 		rows = append(rows, []string{strconv.Itoa(e.Epoch), strconv.Itoa(e.Steps), ftoa(e.TrainBits), ftoa(e.TrainAccuracy),
 			ftoa(e.ValBits), ftoa(e.ValAccuracy), ftoa(e.Seconds), ftoa(e.ImagesPerSecond)})
 	}
-	return writeCSV(filepath.Join(out, priorHistoryCSV), rows)
+	return writeTable(filepath.Join(out, priorHistoryJSON), filepath.Join(out, priorHistoryCSV), h, rows)
 }
 
 func plotPriorHistory(path string, h []train.PriorEpochStats, unigram float64) error {
@@ -316,18 +302,6 @@ func levelLabel(l int) string {
 		return "no level"
 	}
 	return fmt.Sprintf("level %d", l)
-}
-
-// writeCSV writes rows (the first is the header) to path atomically.
-func writeCSV(path string, rows [][]string) error {
-	return atomicfile.Write(path, func(w io.Writer) error {
-		cw := csv.NewWriter(w)
-		for _, r := range rows {
-			cw.Write(r)
-		}
-		cw.Flush()
-		return cw.Error()
-	})
 }
 
 // lockRun takes the run folder's lock (a second writer is refused, naming the first one's PID) and then

@@ -352,35 +352,45 @@ func evaluateAndReport(m *model.Model, s *data.Split, out string, seed uint64) (
 }
 
 func writeScores(path string, ev *eval.Evaluation) error {
-	return atomicfile.Write(path, func(w io.Writer) error {
-		cw := csv.NewWriter(w)
-		cw.Write([]string{"file", "ssim", "psnr_db", "mse"})
-		for _, s := range ev.PerImage {
-			cw.Write([]string{s.File, ftoa(s.SSIM), ftoa(s.PSNR), ftoa(s.MSE)})
-		}
-		cw.Flush()
-		return cw.Error()
-	})
+	rows := [][]string{{"file", "ssim", "psnr_db", "mse"}}
+	for _, s := range ev.PerImage {
+		rows = append(rows, []string{s.File, ftoa(s.SSIM), ftoa(s.PSNR), ftoa(s.MSE)})
+	}
+	return writeCSV(path, rows)
 }
 
 func ftoa(v float64) string { return strconv.FormatFloat(v, 'g', 8, 64) }
 
 func writeHistory(out string, h []train.EpochStats) error {
-	js, err := json.MarshalIndent(h, "", "  ")
+	rows := [][]string{{"epoch", "steps", "train_recon_loss", "train_vq_loss", "train_perplexity", "val_recon_loss",
+		"val_vq_loss", "val_perplexity", "val_codes_used", "val_ssim", "codes_restarted", "seconds", "images_per_second"}}
+	for _, e := range h {
+		rows = append(rows, []string{strconv.Itoa(e.Epoch), strconv.Itoa(e.Steps), ftoa(e.TrainRecon), ftoa(e.TrainVQ),
+			ftoa(e.TrainPerplexity), ftoa(e.ValRecon), ftoa(e.ValVQ), ftoa(e.ValPerplexity), ftoa(e.ValCodesUsed),
+			ftoa(e.ValSSIM), strconv.Itoa(e.Restarted), ftoa(e.Seconds), ftoa(e.ImagesPerSecond)})
+	}
+	return writeTable(filepath.Join(out, historyJSON), filepath.Join(out, historyCSV), h, rows)
+}
+
+// writeTable writes v as indented JSON to jsonPath and rows (the first is the header) as CSV to csvPath,
+// both atomically: a run's history in the two forms people read it in.
+func writeTable(jsonPath, csvPath string, v any, rows [][]string) error {
+	js, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	if err := atomicfile.WriteBytes(filepath.Join(out, historyJSON), append(js, '\n')); err != nil {
+	if err := atomicfile.WriteBytes(jsonPath, append(js, '\n')); err != nil {
 		return err
 	}
-	return atomicfile.Write(filepath.Join(out, historyCSV), func(w io.Writer) error {
+	return writeCSV(csvPath, rows)
+}
+
+// writeCSV writes rows (the first is the header) to path atomically.
+func writeCSV(path string, rows [][]string) error {
+	return atomicfile.Write(path, func(w io.Writer) error {
 		cw := csv.NewWriter(w)
-		cw.Write([]string{"epoch", "steps", "train_recon_loss", "train_vq_loss", "train_perplexity", "val_recon_loss",
-			"val_vq_loss", "val_perplexity", "val_codes_used", "val_ssim", "codes_restarted", "seconds", "images_per_second"})
-		for _, e := range h {
-			cw.Write([]string{strconv.Itoa(e.Epoch), strconv.Itoa(e.Steps), ftoa(e.TrainRecon), ftoa(e.TrainVQ),
-				ftoa(e.TrainPerplexity), ftoa(e.ValRecon), ftoa(e.ValVQ), ftoa(e.ValPerplexity), ftoa(e.ValCodesUsed),
-				ftoa(e.ValSSIM), strconv.Itoa(e.Restarted), ftoa(e.Seconds), ftoa(e.ImagesPerSecond)})
+		for _, r := range rows {
+			cw.Write(r)
 		}
 		cw.Flush()
 		return cw.Error()
