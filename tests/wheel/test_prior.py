@@ -211,8 +211,12 @@ def test_ctrl_c_drops_the_running_epoch(brainvq, trained, splits):
     import threading
 
     _, model = trained
-    trainer = brainvq.PriorTrainer(model, splits[0], steps_per_epoch=10**6, **SMALL)
+    # Enough steps to outlast the timer many times over, but finite: a missed interrupt fails, never hangs.
+    trainer = brainvq.PriorTrainer(model, splits[0], steps_per_epoch=20000, **SMALL)
     before = trainer.prior.to_bytes()
+    # A shell that starts jobs in the background (CI runners do) hands them SIGINT ignored, and Python then
+    # installs no handler: install Python's own, as an interactive session has it.
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
     timer.start()
     try:
@@ -220,6 +224,7 @@ def test_ctrl_c_drops_the_running_epoch(brainvq, trained, splits):
             trainer.fit(1, progress=False, chunk_seconds=0.2)
     finally:
         timer.cancel()
+        signal.signal(signal.SIGINT, old)
     # Back at the last finished epoch (none): the prior is the initial one, and it samples.
     assert trainer.epochs_completed == 0 and trainer.history == []
     assert trainer.prior.to_bytes() == before
