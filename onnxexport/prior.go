@@ -78,7 +78,8 @@ func priorMetadata(p *prior.Prior, opt Options) []stringPair {
 // scoring the code at (i,j) given the codes before it in raster order, as (*prior.Prior).Logits computes
 // them. The graph follows the package comment of core/prior:
 //
-//   - embedding: Transpose(Gather(embed, codes), perm 0,3,1,2) → x [N,D,h,w];
+//   - embedding: Transpose(Gather(embed, codes), perm 0,3,1,2) → [N,D,h,w], then Concat with the coordinate
+//     channels (initializer "coords" [1,2,h,w] Expanded to N) → x [N,D+2,h,w];
 //   - vertical stack: one k×k Conv (pads k/2 all round) whose weights are stored with the causal mask
 //     already applied (initializer "l<l>.v.weight_masked"), plus Unsqueeze(Gather(l<l>.v.cond, level))
 //     [N,2C,1,1];
@@ -146,6 +147,20 @@ func (b *builder) priorBody(p *prior.Prior, codes, level, out string) error {
 	}
 	x := b.op("Gather", []string{emb, codes}, "embed/nhwc", intAttr("axis", 0))
 	x = b.op("Transpose", []string{x}, "embed/nchw", intsAttr("perm", 0, 3, 1, 2))
+	// The coordinate channels (prior.Coord of the row, then of the column), a constant [1,2,h,w] expanded
+	// to the batch and appended to the embedding.
+	g := c.Grid
+	coords := make([]float32, prior.PosChannels*g*g)
+	for i := range g {
+		for j := range g {
+			coords[i*g+j], coords[g*g+i*g+j] = prior.Coord(i, g), prior.Coord(j, g)
+		}
+	}
+	shape := b.op("Shape", []string{x}, "embed/shape")
+	batch := b.op("Slice", []string{shape, b.int64Init("coords.n0", []int{1}, []int64{0}), b.int64Init("coords.n1", []int{1}, []int64{1})}, "coords/batch")
+	target := b.op("Concat", []string{batch, b.int64Init("coords.chw", []int{3}, []int64{prior.PosChannels, int64(g), int64(g)})}, "coords/shape", intAttr("axis", 0))
+	xy := b.op("Expand", []string{b.floatInit("coords", []int{1, prior.PosChannels, g, g}, coords), target}, "coords/batched")
+	x = b.op("Concat", []string{x, xy}, "input", intAttr("axis", 1))
 	spatial := b.int64Init("axes.spatial", []int{2}, []int64{2, 3})
 	channel := b.int64Init("axes.channel", []int{1}, []int64{1})
 	zero := b.int64Init("gate.c0", []int{1}, []int64{0})

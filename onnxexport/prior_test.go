@@ -37,7 +37,8 @@ func testPriors(t *testing.T) []*prior.Prior {
 	return ps
 }
 
-var priorOps = []string{"Gather", "Transpose", "Conv", "Unsqueeze", "Add", "Slice", "Tanh", "Sigmoid", "Mul", "Relu"}
+var priorOps = []string{"Gather", "Transpose", "Conv", "Unsqueeze", "Add", "Slice", "Tanh", "Sigmoid", "Mul", "Relu",
+	"Shape", "Concat", "Expand"}
 
 func floats(raw []byte) []float32 {
 	out := make([]float32, len(raw)/4)
@@ -138,6 +139,14 @@ func checkPriorModel(t *testing.T, b []byte, p *prior.Prior) {
 					for i := range in {
 						want[(o*in+i)*(half+1)+half-s] = w[o*in+i]
 					}
+				}
+			}
+		case name == "coords":
+			g := c.Grid
+			shape, want = []int{1, prior.PosChannels, g, g}, make([]float32, prior.PosChannels*g*g)
+			for i := range g {
+				for j := range g {
+					want[i*g+j], want[g*g+i*g+j] = prior.Coord(i, g), prior.Coord(j, g)
 				}
 			}
 		default:

@@ -10,7 +10,8 @@
 // # Architecture
 //
 // The input is the grid of codes c [N,h,w]; each position is embedded as its codebook vector e[c] ∈ R^D
-// (the VQ-VAE's own codebook, copied into the prior and frozen), giving x [N,D,h,w]. Two stacks of Layers
+// (the VQ-VAE's own codebook, copied into the prior and frozen) followed by its row and column coordinates
+// (PosChannels), giving x [N,D+2,h,w]. Two stacks of Layers
 // gated layers follow (C channels each). Writing ⊛_A / ⊛_B for a convolution whose k×k kernel is masked to
 // the rows strictly above the centre (A, first layer) or the rows up to and including the centre (B), and
 // s_j for a shift of the row by j columns to the right:
@@ -133,13 +134,23 @@ func (c Config) Shifts(l int) []int {
 	return j
 }
 
-// In is the number of input channels of layer l's stacks: D for the first, C after it.
+// PosChannels is the number of coordinate channels appended to the code embedding (see Embed): the row
+// and the column of each position, so that the prior knows where on the grid it is. They are causal for
+// free: the first layer's masks show a position only the coordinates of positions before it, which are
+// known in advance anyway.
+const PosChannels = 2
+
+// In is the number of input channels of layer l's stacks: D + PosChannels for the first, C after it.
 func (c Config) In(l int) int {
 	if l == 0 {
-		return c.CodeDim
+		return c.CodeDim + PosChannels
 	}
 	return c.Channels
 }
+
+// Coord is the value of the coordinate channels at grid index i of a side of g positions: (2i+1)/g − 1,
+// the centre of cell i on [−1, 1].
+func Coord(i, g int) float32 { return float32(2*i+1)/float32(g) - 1 }
 
 // Parameter names. Layer l's are prefixed "l<l>.".
 const EmbedName = "embed" // [K,D], the VQ-VAE's codebook, frozen

@@ -49,7 +49,7 @@ func (p *Prior) Sample(r Request) ([]int32, error) {
 	for l := 0; l <= c.Layers; l++ {
 		in := c.Channels
 		if l == 0 {
-			in = c.CodeDim
+			in = c.In(0)
 		}
 		rc := &rowCache{in: in, h: make([]float32, in*g*n)}
 		if l < c.Layers {
@@ -157,11 +157,16 @@ func (p *Prior) Sample(r Request) ([]int32, error) {
 				}
 				codes[q] = code
 				e := embed[int(code)*c.CodeDim : (int(code)+1)*c.CodeDim]
-				cur := caches[0].hist[half] // row i of the embedding, read by row i+1's vertical pass
-				for dd, v := range e {
+				cur := caches[0].hist[half] // row i of the input, read by row i+1's vertical pass
+				put := func(dd int, v float32) {
 					caches[0].h[(dd*g+j)*n+s] = v
 					cur[(dd*wp+half+j)*n+s] = v
 				}
+				for dd, v := range e {
+					put(dd, v)
+				}
+				put(c.CodeDim, Coord(i, g))
+				put(c.CodeDim+1, Coord(j, g))
 			}
 		}
 	}

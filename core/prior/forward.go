@@ -68,11 +68,23 @@ func (p *Prior) CheckCodes(codes, classes []int32, n int) error {
 	return nil
 }
 
-// Embed writes the embedding x [N,D,h,w] of codes [N,h,w]: x[n,d,i,j] = embed[codes[n,i,j], d].
+// Embed writes the input x [N,D+2,h,w] of codes [N,h,w]: x[n,d,i,j] = embed[codes[n,i,j], d] for d < D,
+// then the row coordinate Coord(i) and the column coordinate Coord(j).
 func (p *Prior) Embed(x []float32, codes []int32, n int) {
 	c := p.Config
-	hw := c.Grid * c.Grid
-	kernels.GatherCodes(codes, p.Weights[EmbedName].Data, n, c.CodeDim, hw, c.NumCodes, x)
+	g, d := c.Grid, c.CodeDim
+	hw := g * g
+	in := c.In(0)
+	for s := range n {
+		img := x[s*in*hw : (s+1)*in*hw]
+		kernels.GatherCodes(codes[s*hw:(s+1)*hw], p.Weights[EmbedName].Data, 1, d, hw, c.NumCodes, img)
+		for i := range g {
+			for j := range g {
+				img[d*hw+i*g+j] = Coord(i, g)
+				img[(d+1)*hw+i*g+j] = Coord(j, g)
+			}
+		}
+	}
 }
 
 // Logits runs the prior on n code grids [N,h,w] with conditioning classes [N] (Class gives them) and
@@ -84,7 +96,7 @@ func (p *Prior) Logits(codes, classes []int32, n int) ([]float32, error) {
 	}
 	c := p.Config
 	hw := c.Grid * c.Grid
-	x := make([]float32, n*c.CodeDim*hw)
+	x := make([]float32, n*c.In(0)*hw)
 	p.Embed(x, codes, n)
 	h := p.stacks(x, classes, n)
 	return p.head(h, n), nil
@@ -100,7 +112,7 @@ func (p *Prior) stacks(x []float32, classes []int32, n int) []float32 {
 	v, h := x, x
 	av := make([]float32, n*c2*hw)
 	ah := make([]float32, n*c2*hw)
-	shifted := make([]float32, n*max(c.CodeDim, c.Channels)*hw)
+	shifted := make([]float32, n*max(c.In(0), c.Channels)*hw)
 	gated := make([]float32, n*c.Channels*hw)
 	for l := range c.Layers {
 		pre, in := LayerName(l), c.In(l)

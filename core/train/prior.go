@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/brainvq/brainvq/core/kernels"
 	"github.com/brainvq/brainvq/core/model"
 	"github.com/brainvq/brainvq/core/prior"
 )
@@ -70,7 +69,6 @@ type PriorTrainer struct {
 	rng   *rand.Rand
 	graph *priorGraph
 	epoch int
-	embed []float32 // scratch: the batch's embedding
 }
 
 // NewPriorTrainer starts training a fresh prior of cfg over the VQ-VAE with the given codebook [K,D] and
@@ -98,8 +96,6 @@ func (t *PriorTrainer) build() error {
 		return fmt.Errorf("build prior training graph: %w", err)
 	}
 	t.graph = g
-	c := t.Prior.Config
-	t.embed = make([]float32, t.Options.BatchSize*c.CodeDim*c.Grid*c.Grid)
 	return nil
 }
 
@@ -122,7 +118,6 @@ func (t *PriorTrainer) Epoch(ctx context.Context, train, val *prior.CodeSet, pro
 		return PriorEpochStats{}, fmt.Errorf("training codes hold %d grids, fewer than one batch of %d", train.N(), b)
 	}
 	c := t.Prior.Config
-	hw := c.Grid * c.Grid
 	perm := epochOrder(t.Options.Seed, t.epoch, train.N())
 	idx := make([]int, b)
 	start := time.Now()
@@ -146,8 +141,7 @@ func (t *PriorTrainer) Epoch(ctx context.Context, train, val *prior.CodeSet, pro
 				t.graph.classes[i] = int32(c.NullClass())
 			}
 		}
-		kernels.GatherCodes(t.graph.targets, t.Prior.Weights[prior.EmbedName].Data, b, c.CodeDim, hw, c.NumCodes, t.embed)
-		copy(t.graph.input.Value().Data().([]float32), t.embed)
+		t.Prior.Embed(t.graph.input.Value().Data().([]float32), t.graph.targets, b)
 		loss, err := t.graph.run()
 		if err != nil {
 			return PriorEpochStats{}, fmt.Errorf("prior epoch %d step %d: %w", t.epoch+1, step+1, err)

@@ -19,7 +19,7 @@ import (
 type priorGraph struct {
 	g       *G.ExprGraph
 	batch   int
-	input   *G.Node // the embedding of the batch's codes, set before each run
+	input   *G.Node // the embedding and coordinates of the batch's codes (prior.Embed), set before each run
 	classes []int32 // [B], set before each run
 	targets []int32 // [B·h·w], set before each run
 	loss    *G.Node
@@ -42,8 +42,8 @@ func buildPriorGraph(cfg prior.Config, w model.Weights, batch int) (*priorGraph,
 		gr.params[name] = G.NewTensor(gr.g, tensor.Float32, len(t.Shape), G.WithShape(t.Shape...), G.WithName(name), G.WithValue(val))
 	}
 	g := cfg.Grid
-	gr.input = G.NewTensor(gr.g, tensor.Float32, 4, G.WithShape(batch, cfg.CodeDim, g, g), G.WithName("x"),
-		G.WithValue(tensor.New(tensor.WithShape(batch, cfg.CodeDim, g, g), tensor.Of(tensor.Float32))))
+	gr.input = G.NewTensor(gr.g, tensor.Float32, 4, G.WithShape(batch, cfg.In(0), g, g), G.WithName("x"),
+		G.WithValue(tensor.New(tensor.WithShape(batch, cfg.In(0), g, g), tensor.Of(tensor.Float32))))
 	zero := G.NewTensor(gr.g, tensor.Float32, 1, G.WithShape(2*cfg.Channels), G.WithName("zero_bias"),
 		G.WithValue(tensor.New(tensor.WithShape(2*cfg.Channels), tensor.Of(tensor.Float32))))
 	v, h := gr.input, gr.input

@@ -20,6 +20,9 @@ import prior_sampler
 HERE = pathlib.Path(__file__).resolve().parent
 DOCS = HERE.parents[1] / "docs" / "onnx.md"
 PRIOR_OPS = {
+    "Shape",
+    "Concat",
+    "Expand",
     "Gather",
     "Transpose",
     "Conv",
