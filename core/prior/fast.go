@@ -29,6 +29,7 @@ type rowCache struct {
 	hist [][]float32 // vertical input rows i−k/2 … i (oldest first), each [in][W+k−1][N] with zero margins
 	h    []float32   // horizontal input of the current row [in][W][N]
 	av   []float32   // vertical pre-activation of the row [2C][W][N]
+	vout []float32   // its gated output [C][W][N], the next layer's vertical input row
 	avh  []float32   // vertical link W_vh·a_v + b_vh of the row [2C][W][N]
 	taps [][]float32 // per unmasked tap (ky,kx), its weights [2C][in], with tapAt its (ky,kx)
 	at   [][2]int
@@ -59,6 +60,7 @@ func (p *Prior) Sample(r Request) ([]int32, error) {
 			}
 			rc.av = make([]float32, c2*g*n)
 			rc.avh = make([]float32, c2*g*n)
+			rc.vout = make([]float32, c.Channels*g*n)
 			vw := p.maskedVertical(l)
 			mask := c.VerticalMask(l)
 			for ky := range k {
@@ -204,7 +206,7 @@ func (p *Prior) verticalRow(caches []*rowCache, classes []int32, n int) {
 			// The gated vertical output is the next layer's vertical input at this row.
 			next := caches[l+1]
 			rotate(next.hist)
-			gated := make([]float32, c.Channels*g*n)
+			gated := rc.vout
 			kernels.Gate(gated, rc.av, 1, c.Channels, g*n)
 			row := next.hist[half]
 			for ch := range c.Channels {
