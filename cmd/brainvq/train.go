@@ -37,8 +37,10 @@ const (
 
 // trainArgs are the flags of `brainvq train`.
 type trainArgs struct {
-	data, out, preset           string
+	data, out, preset, loss     string
+	schedule                    string
 	epochs, batch, steps, limit int
+	warmup                      int
 	codes, dim, size, threads   int
 	lr, beta, deadMin           float64
 	seed                        uint64
@@ -65,8 +67,13 @@ func trainFlags() (*flag.FlagSet, *trainArgs, error) {
 	fs.IntVar(&a.epochs, "epochs", d.Epochs, "epochs to train (in total, counting resumed ones)")
 	fs.IntVar(&a.batch, "batch", d.BatchSize, "batch size")
 	fs.Float64Var(&a.lr, "lr", d.LearningRate, "Adam learning rate")
+	fs.StringVar(&a.schedule, "lr-schedule", d.Schedule, "learning-rate schedule: "+train.ScheduleCosine+
+		" (down to "+ftoa(train.CosineFloor)+"× --lr at the end of --epochs) or "+train.ScheduleConstant)
+	fs.IntVar(&a.warmup, "warmup-steps", d.WarmupSteps, "optimiser steps over which the rate rises linearly to --lr")
 	fs.Uint64Var(&a.seed, "seed", d.Seed, "random seed (weights, shuffling, code restarts)")
 	fs.BoolVar(&a.ema, "ema", d.EMA, "learn the codebook by exponential moving averages (else by the codebook loss)")
+	fs.StringVar(&a.loss, "recon-loss", d.ReconLoss, "reconstruction loss: "+strings.Join(train.ReconLosses(), " or ")+
+		" ("+train.ReconClipped+": overshooting past black or white is free, so the background is exactly black)")
 	fs.Float64Var(&a.beta, "beta", float64(cfg.Beta), "commitment cost β")
 	fs.IntVar(&a.codes, "codes", 0, "codebook size K (0: the preset's)")
 	fs.IntVar(&a.dim, "dim", 0, "code dimension D (0: the preset's)")
@@ -87,6 +94,7 @@ func (a *trainArgs) check() error {
 		v         float64
 	}{{"epochs", "--epochs", float64(a.epochs)}, {"batch_size", "--batch", float64(a.batch)},
 		{"learning_rate", "--lr", a.lr}, {"steps_per_epoch", "--steps-per-epoch", float64(a.steps)},
+		{"warmup_steps", "--warmup-steps", float64(a.warmup)},
 		{"dead_code_min", "--dead-code-min", a.deadMin}, {"threads", "--threads", float64(a.threads)}} {
 		if err := train.CheckLimit(c.key, c.flag, c.v); err != nil {
 			return err
@@ -97,6 +105,12 @@ func (a *trainArgs) check() error {
 	}
 	if a.size < train.MinImageSize || a.size%4 != 0 {
 		return fmt.Errorf("--size %d: must be a multiple of 4 and at least %d (validation scores SSIM over an 11×11 window)", a.size, train.MinImageSize)
+	}
+	if a.loss != train.ReconClipped && a.loss != train.ReconMSE {
+		return fmt.Errorf("--recon-loss %q: choose one of %s", a.loss, strings.Join(train.ReconLosses(), ", "))
+	}
+	if a.schedule != train.ScheduleCosine && a.schedule != train.ScheduleConstant {
+		return fmt.Errorf("--lr-schedule %q: choose one of %s", a.schedule, strings.Join(train.Schedules(), ", "))
 	}
 	if !(a.beta >= 0) || math.IsInf(a.beta, 0) {
 		return fmt.Errorf("--beta %g must be a finite number ≥ 0", a.beta)
@@ -206,6 +220,8 @@ func (a *trainArgs) warnIgnored(tr *train.Trainer) {
 		{"seed", strconv.FormatUint(a.seed, 10), strconv.FormatUint(o.Seed, 10)},
 		{"ema", strconv.FormatBool(a.ema), strconv.FormatBool(c.EMA)}, {"beta", ftoa(a.beta), ftoa(float64(c.Beta))},
 		{"steps-per-epoch", strconv.Itoa(a.steps), strconv.Itoa(o.StepsPerEpoch)},
+		{"recon-loss", a.loss, reconLossName(o.ReconLoss)},
+		{"lr-schedule", a.schedule, scheduleName(o.Schedule)}, {"warmup-steps", strconv.Itoa(a.warmup), strconv.Itoa(o.WarmupSteps)},
 	} {
 		if a.set[d.flag] && d.given != d.actual {
 			fmt.Fprintf(os.Stderr, "warning: --%s %s ignored: the checkpoint trains with %s (drop --resume to start afresh with it)\n", d.flag, d.given, d.actual)
@@ -216,6 +232,38 @@ func (a *trainArgs) warnIgnored(tr *train.Trainer) {
 			fmt.Fprintf(os.Stderr, "warning: --%s ignored: a resumed run keeps the checkpoint's codebook\n", f)
 		}
 	}
+}
+
+// reconLossName is the flag value of a checkpoint's loss ("" in checkpoints older than the choice is mse).
+func reconLossName(l string) string {
+	if l == "" {
+		return train.ReconMSE
+	}
+	return l
+}
+
+// scheduleName is the flag value of a checkpoint's schedule ("" in checkpoints older than the choice is
+// constant).
+func scheduleName(s string) string {
+	if s == "" {
+		return train.ScheduleConstant
+	}
+	return s
+}
+
+// options are the training options the flags describe for a fresh run on a split of n images; a cosine
+// schedule ends with the last of --epochs.
+func (a *trainArgs) options(n int) train.Options {
+	opt := train.Options{BatchSize: a.batch, LearningRate: a.lr, Seed: a.seed, StepsPerEpoch: a.steps, ReconLoss: a.loss,
+		Schedule: a.schedule, WarmupSteps: a.warmup}
+	if a.schedule == train.ScheduleCosine {
+		perEpoch := a.steps
+		if perEpoch == 0 {
+			perEpoch = n / a.batch
+		}
+		opt.DecaySteps = a.epochs * perEpoch
+	}
+	return opt
 }
 
 // trainer starts a fresh trainer of cfg on the training split's statistics, or with --resume rebuilds the one
@@ -231,7 +279,7 @@ func (a *trainArgs) trainer(cfg model.Config, trainSplit *data.Split, ck *model.
 		return tr, nil
 	}
 	mean, variance := data.Stats(trainSplit)
-	opt := train.Options{BatchSize: a.batch, LearningRate: a.lr, Seed: a.seed, StepsPerEpoch: a.steps}
+	opt := a.options(trainSplit.N)
 	tr, err := train.New(cfg, model.Preprocess{Mean: mean, Variance: variance}, opt)
 	if err != nil {
 		return nil, err

@@ -20,11 +20,16 @@ func TestTrainFlagDefaults(t *testing.T) {
 	}
 	d := train.DefaultSettings()
 	got := train.Defaults{Preset: a.preset, ImageSize: a.size, Epochs: a.epochs, BatchSize: a.batch, LearningRate: a.lr,
-		Seed: a.seed, StepsPerEpoch: a.steps, EMA: a.ema, DeadCodeMin: float32(a.deadMin), Threads: a.threads}
+		Seed: a.seed, StepsPerEpoch: a.steps, ReconLoss: a.loss, Schedule: a.schedule, WarmupSteps: a.warmup,
+		EMA: a.ema, DeadCodeMin: float32(a.deadMin), Threads: a.threads}
 	if got != d {
 		t.Errorf("flag defaults %+v\ndiffer from train.DefaultSettings() %+v", got, d)
 	}
-	opt := train.Options{BatchSize: a.batch, LearningRate: a.lr, Seed: a.seed, StepsPerEpoch: a.steps}
+	opt := a.options(960)
+	if opt.Schedule == train.ScheduleCosine && opt.DecaySteps != a.epochs*(960/a.batch) {
+		t.Errorf("cosine decay over %d steps, want --epochs × steps per epoch = %d", opt.DecaySteps, a.epochs*(960/a.batch))
+	}
+	opt.DecaySteps = 0 // the command plans it from --epochs; the trainer fills in the default epochs
 	if opt != train.DefaultOptions() {
 		t.Errorf("flag options %+v differ from train.DefaultOptions() %+v", opt, train.DefaultOptions())
 	}

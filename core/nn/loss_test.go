@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"testing"
 
+	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
 	"github.com/brainvq/brainvq/core/parallel"
@@ -45,5 +46,57 @@ func TestMSESameOnAnyThreadCount(t *testing.T) {
 	}
 	if math.Abs(float64(got[0])-want) > 1e-6*want {
 		t.Errorf("MSE %v, want %v", got[0], want)
+	}
+}
+
+// TestClippedMSE checks ClippedMSE's value against a naive reference (the error of clip(v) where v lies beyond
+// the bound its target sits on, the plain error elsewhere), and its gradient against finite differences, on outputs on both
+// sides of both bounds.
+func TestClippedMSE(t *testing.T) {
+	const lo, hi, scale = -0.25, 0.75, 3
+	rng := rand.New(rand.NewPCG(5, 6))
+	g := G.NewGraph()
+	shape := []int{2, 1, 6, 6}
+	v, vd := randTensor(g, rng, "v", 1.5, shape...)
+	u, ud := randTensor(g, rng, "u", 1, shape...)
+	for i := range ud {
+		switch i % 3 { // a third of the targets on each bound, the rest inside
+		case 0:
+			ud[i] = lo
+		case 1:
+			ud[i] = hi
+		default:
+			ud[i] = lo + (hi-lo)*rng.Float32()
+		}
+		// keep outputs away from the kinks, where finite differences straddle them
+		for math.Abs(float64(vd[i]-lo)) < 0.05 || math.Abs(float64(vd[i]-hi)) < 0.05 {
+			vd[i] += 0.1
+		}
+	}
+	cost, err := ClippedMSE(v, u, lo, hi, scale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm, gr := gradsOf(t, g, cost, v)
+	var want float64
+	free := 0
+	for i := range vd {
+		e := float64(vd[i] - ud[i])
+		if (ud[i] == lo && vd[i] < lo) || (ud[i] == hi && vd[i] > hi) {
+			e = math.Min(math.Max(float64(vd[i]), lo), hi) - float64(ud[i]) // 0
+			free++
+		}
+		want += e * e
+	}
+	want = scale * want / float64(len(vd))
+	if free == 0 {
+		t.Fatal("test data has no output past a bound: nothing is checked")
+	}
+	if got := float64(cost.Value().Data().(float32)); math.Abs(got-want) > 1e-5*want {
+		t.Errorf("ClippedMSE %v, want %v", got, want)
+	}
+	fdCheck(t, "dv", vm, cost, gr[0], vd, rng)
+	if _, err := ClippedMSE(v, u, 1, 1, 1); err == nil {
+		t.Error("empty bounds accepted")
 	}
 }

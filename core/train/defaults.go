@@ -19,6 +19,9 @@ type Defaults struct {
 	LearningRate  float64 `json:"learning_rate"`   // Adam's step size
 	Seed          uint64  `json:"seed"`            // weights, shuffling, code restarts
 	StepsPerEpoch int     `json:"steps_per_epoch"` // 0: one pass over the training split
+	ReconLoss     string  `json:"recon_loss"`      // reconstruction loss: ReconClipped or ReconMSE
+	Schedule      string  `json:"lr_schedule"`     // learning-rate schedule: ScheduleCosine or ScheduleConstant
+	WarmupSteps   int     `json:"warmup_steps"`    // steps of linear warm-up to the learning rate
 	EMA           bool    `json:"ema"`             // the codebook learns by EMA (else by the codebook loss)
 	DeadCodeMin   float32 `json:"dead_code_min"`   // restart codes used fewer times than this per batch
 	Threads       int     `json:"threads"`         // CPU threads (0: all; see core/parallel)
@@ -28,16 +31,17 @@ type Defaults struct {
 // batch 16, Adam lr 2e-4, EMA codebook with dead-code restarts, seed 1, 10 epochs.
 var defaults = Defaults{
 	Preset: "residual", ImageSize: 256, Epochs: 10, BatchSize: 16, LearningRate: 2e-4, Seed: 1,
-	StepsPerEpoch: 0, EMA: true, DeadCodeMin: 1, Threads: 0,
+	StepsPerEpoch: 0, ReconLoss: ReconClipped, Schedule: ScheduleConstant, WarmupSteps: 0, EMA: true, DeadCodeMin: 1, Threads: 0,
 }
 
 // DefaultSettings returns the training defaults.
 func DefaultSettings() Defaults { return defaults }
 
-// DefaultOptions returns the default Options (batch size, learning rate, seed, steps per epoch).
+// DefaultOptions returns the default Options (batch size, learning rate, seed, steps per epoch, loss).
 func DefaultOptions() Options {
 	d := defaults
-	return Options{BatchSize: d.BatchSize, LearningRate: d.LearningRate, Seed: d.Seed, StepsPerEpoch: d.StepsPerEpoch}
+	return Options{BatchSize: d.BatchSize, LearningRate: d.LearningRate, Seed: d.Seed, StepsPerEpoch: d.StepsPerEpoch,
+		ReconLoss: d.ReconLoss, Schedule: d.Schedule, WarmupSteps: d.WarmupSteps}
 }
 
 // DefaultConfig returns the preset's model configuration for imageSize with the training defaults applied:
@@ -101,6 +105,8 @@ var Limits = map[string]Range{
 	"batch_size":      {Min: 1},
 	"learning_rate":   {Min: 0, MinOpen: true},
 	"steps_per_epoch": {Min: 0},
+	"warmup_steps":    {Min: 0},
+	"decay_steps":     {Min: 0},
 	"dead_code_min":   {Min: 0},
 	"threads":         {Min: 0},
 }

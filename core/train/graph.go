@@ -16,7 +16,8 @@ import (
 //	u [B,1,S,S] → encoder → z_e [B,D,h,w] → quantise → z_q → straight-through → decoder → v [B,1,S,S]
 //	loss = mean((v−u)²)/σ² + mean((z_q − sg z_e)²) + β·mean((z_e − sg z_q)²)
 //
-// (the codebook term is absent when the codebook learns by EMA).
+// (the codebook term is absent when the codebook learns by EMA; with ReconClipped the first term is
+// nn.ClippedMSE over [−μ, 1−μ]).
 type graph struct {
 	g      *G.ExprGraph
 	batch  int
@@ -32,7 +33,7 @@ type graph struct {
 	params map[string]*G.Node
 }
 
-func buildGraph(cfg model.Config, w model.Weights, pre model.Preprocess, batch int) (*graph, error) {
+func buildGraph(cfg model.Config, w model.Weights, pre model.Preprocess, batch int, reconLoss string) (*graph, error) {
 	gr := &graph{g: G.NewGraph(), batch: batch, params: map[string]*G.Node{}}
 	s := cfg.ImageSize
 	gr.input = G.NewTensor(gr.g, tensor.Float32, 4, G.WithShape(batch, 1, s, s), G.WithName("u"),
@@ -63,7 +64,12 @@ func buildGraph(cfg model.Config, w model.Weights, pre model.Preprocess, batch i
 	if variance <= 0 {
 		return nil, fmt.Errorf("preprocessing variance %g must be positive", variance)
 	}
-	if gr.recon, err = nn.MSE(v, gr.input, 1/variance, true, false); err != nil {
+	if reconLoss == ReconClipped {
+		gr.recon, err = nn.ClippedMSE(v, gr.input, -pre.Mean, 1-pre.Mean, 1/variance)
+	} else {
+		gr.recon, err = nn.MSE(v, gr.input, 1/variance, true, false)
+	}
+	if err != nil {
 		return nil, err
 	}
 	commit, err := nn.MSE(ze, zq, cfg.Beta, true, false)

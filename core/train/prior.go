@@ -117,6 +117,10 @@ func (t *PriorTrainer) Epoch(ctx context.Context, train, val *prior.CodeSet, pro
 	if steps < 1 {
 		return PriorEpochStats{}, fmt.Errorf("training codes hold %d grids, fewer than one batch of %d", train.N(), b)
 	}
+	var err error
+	if t.Options.Options, err = t.Options.withDecay(steps); err != nil {
+		return PriorEpochStats{}, err
+	}
 	c := t.Prior.Config
 	perm := epochOrder(t.Options.Seed, t.epoch, train.N())
 	idx := make([]int, b)
@@ -155,6 +159,7 @@ func (t *PriorTrainer) Epoch(ctx context.Context, train, val *prior.CodeSet, pro
 			params[i] = t.Prior.Weights[name].Data
 			grads[i] = t.graph.grad(i)
 		}
+		t.adam.LR = t.Options.Rate(t.adam.T)
 		t.adam.Step(t.graph.names, params, grads)
 		st := t.graph.stats
 		sum.Add(prior.Score{NLL: st.NLL, Correct: st.Correct, Positions: st.Positions})

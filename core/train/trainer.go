@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/brainvq/brainvq/core/data"
@@ -23,7 +24,29 @@ type Options struct {
 	LearningRate  float64 `json:"learning_rate"`
 	Seed          uint64  `json:"seed"`
 	StepsPerEpoch int     `json:"steps_per_epoch"` // 0: one pass over the training split (⌊N/B⌋ steps)
+	// ReconLoss is the reconstruction loss: ReconClipped or ReconMSE ("" is ReconMSE, what checkpoints
+	// written before the choice existed trained with).
+	ReconLoss string `json:"recon_loss,omitempty"`
+	// Schedule is the learning-rate schedule (ScheduleCosine, ScheduleConstant; "" is constant), Rate has
+	// the formula. WarmupSteps rise linearly to LearningRate first; a cosine decays until step DecaySteps
+	// (0: Defaults.Epochs epochs of the training split, filled in at the first step).
+	Schedule    string `json:"lr_schedule,omitempty"`
+	WarmupSteps int    `json:"warmup_steps,omitempty"`
+	DecaySteps  int    `json:"decay_steps,omitempty"`
 }
+
+// The reconstruction losses (Options.ReconLoss); docs/model.md "Losses" has the formulas.
+const (
+	// ReconMSE is mean((v−u)²)/σ² over all pixels.
+	ReconMSE = "mse"
+	// ReconClipped is nn.ClippedMSE/σ² with the bounds of the clipped reconstruction (x̂ ∈ [0,1], so
+	// v ∈ [−μ, 1−μ]): an output past the bound its target sits on costs nothing, so the background is
+	// exactly black after the clip.
+	ReconClipped = "clipped"
+)
+
+// ReconLosses lists the reconstruction losses in a stable order.
+func ReconLosses() []string { return []string{ReconClipped, ReconMSE} }
 
 // Validate reports the first option outside its range in Limits (batch size ≥ 1, a positive finite learning
 // rate, steps per epoch ≥ 0).
@@ -34,7 +57,16 @@ func (o Options) Validate() error {
 	if err := CheckLimit("learning_rate", "learning rate", o.LearningRate); err != nil {
 		return err
 	}
-	return CheckLimit("steps_per_epoch", "steps per epoch", float64(o.StepsPerEpoch))
+	if err := CheckLimit("steps_per_epoch", "steps per epoch", float64(o.StepsPerEpoch)); err != nil {
+		return err
+	}
+	if err := o.validateSchedule(); err != nil {
+		return err
+	}
+	if o.ReconLoss != "" && o.ReconLoss != ReconMSE && o.ReconLoss != ReconClipped {
+		return fmt.Errorf("reconstruction loss %q: choose one of %s", o.ReconLoss, strings.Join(ReconLosses(), ", "))
+	}
+	return nil
 }
 
 // EpochStats is one row of the training history.
@@ -111,7 +143,7 @@ func New(cfg model.Config, pre model.Preprocess, opt Options) (*Trainer, error) 
 }
 
 func (t *Trainer) build() error {
-	g, err := buildGraph(t.Model.Config, t.Model.Weights, t.Model.Pre, t.Options.BatchSize)
+	g, err := buildGraph(t.Model.Config, t.Model.Weights, t.Model.Pre, t.Options.BatchSize, t.Options.ReconLoss)
 	if err != nil {
 		return fmt.Errorf("build training graph: %w", err)
 	}
@@ -149,6 +181,11 @@ func (t *Trainer) Steps(train *data.Split, n int, progress func(Progress)) (int,
 	if total < 1 {
 		return 0, fmt.Errorf("training split %s has %d images, fewer than one batch of %d", train.Name, train.N, t.Options.BatchSize)
 	}
+	opt, err := t.Options.withDecay(total)
+	if err != nil {
+		return 0, err
+	}
+	t.Options = opt
 	if t.perm == nil || len(t.perm) != train.N {
 		t.startEpoch(train.N)
 	}
@@ -181,6 +218,10 @@ func (t *Trainer) StepBatch(x []float32, progress func(Progress)) error {
 	b, s := t.Options.BatchSize, t.Model.Config.ImageSize
 	if len(x) != b*s*s {
 		return fmt.Errorf("batch of %d values is not %d images of %d×%d", len(x), b, s, s)
+	}
+	var err error
+	if t.Options, err = t.Options.withDecay(t.Options.StepsPerEpoch); err != nil {
+		return err
 	}
 	if t.perm == nil {
 		t.startEpoch(0)
@@ -226,6 +267,7 @@ func (t *Trainer) applyUpdate() {
 		params[i] = t.Model.Weights[name].Data
 		grads[i] = g.grad(i)
 	}
+	t.adam.LR = t.Options.Rate(t.adam.T)
 	t.adam.Step(g.names, params, grads)
 	cfg := t.Model.Config
 	ze := g.ze.Value().Data().([]float32)

@@ -54,12 +54,18 @@ func newTiny(t *testing.T, preset string, ema bool, train *data.Split) *Trainer 
 }
 
 func newTinyRestart(t *testing.T, preset string, ema bool, deadMin float32, train *data.Split) *Trainer {
+	return newTinyWith(t, preset, ema, deadMin, train, func(*Options) {})
+}
+
+// newTinyWith is newTinyRestart with the options edited by set after the tests' batch, rate and seed.
+func newTinyWith(t *testing.T, preset string, ema bool, deadMin float32, train *data.Split, set func(*Options)) *Trainer {
 	cfg := tinyConfig(t, preset)
 	cfg.EMA = ema
 	cfg.DeadCodeMin = deadMin
 	mean, variance := data.Stats(train)
 	opt := DefaultOptions()
 	opt.BatchSize, opt.LearningRate, opt.Seed = 4, 3e-3, 7
+	set(&opt)
 	tr, err := New(cfg, model.Preprocess{Mean: mean, Variance: variance}, opt)
 	if err != nil {
 		t.Fatal(err)
@@ -139,45 +145,51 @@ func TestShapesAndEvaluate(t *testing.T) {
 
 func TestResumeIsExact(t *testing.T) {
 	train := blobs(12, 16, 3)
-	straight := newTiny(t, "residual", true, train)
-	for e := 0; e < 2; e++ {
-		if _, err := straight.Epoch(train, nil, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	first := newTiny(t, "residual", true, train)
-	if _, err := first.Epoch(train, nil, nil); err != nil {
-		t.Fatal(err)
-	}
-	ck, err := first.Checkpoint()
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "ck.bvq")
-	if err := ck.Save(path); err != nil {
-		t.Fatal(err)
-	}
-	loaded, err := model.LoadCheckpoint(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resumed, err := Resume(loaded)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := resumed.Epoch(train, nil, nil); err != nil {
-		t.Fatal(err)
-	}
-	for name, w := range straight.Model.Weights {
-		r := resumed.Model.Weights[name]
-		for i := range w.Data {
-			if w.Data[i] != r.Data[i] {
-				t.Fatalf("%s[%d]: straight %g, resumed %g", name, i, w.Data[i], r.Data[i])
+	for _, sched := range Schedules() {
+		set := func(o *Options) { o.Schedule, o.WarmupSteps, o.DecaySteps = sched, 2, 5 }
+		straight := newTinyWith(t, "residual", true, 0.05, train, set)
+		for e := 0; e < 2; e++ {
+			if _, err := straight.Epoch(train, nil, nil); err != nil {
+				t.Fatal(err)
 			}
 		}
-	}
-	if len(resumed.History) != 2 || resumed.History[1].TrainRecon != straight.History[1].TrainRecon {
-		t.Errorf("history after resume %+v, want the straight run's %+v", resumed.History, straight.History)
+		first := newTinyWith(t, "residual", true, 0.05, train, set)
+		if _, err := first.Epoch(train, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		ck, err := first.Checkpoint()
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(t.TempDir(), "ck.bvq")
+		if err := ck.Save(path); err != nil {
+			t.Fatal(err)
+		}
+		loaded, err := model.LoadCheckpoint(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resumed, err := Resume(loaded)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := resumed.Epoch(train, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		for name, w := range straight.Model.Weights {
+			r := resumed.Model.Weights[name]
+			for i := range w.Data {
+				if w.Data[i] != r.Data[i] {
+					t.Fatalf("%s schedule: %s[%d]: straight %g, resumed %g", sched, name, i, w.Data[i], r.Data[i])
+				}
+			}
+		}
+		if len(resumed.History) != 2 || resumed.History[1].TrainRecon != straight.History[1].TrainRecon {
+			t.Errorf("%s schedule: history after resume %+v, want the straight run's %+v", sched, resumed.History, straight.History)
+		}
+		if resumed.Options != straight.Options {
+			t.Errorf("%s schedule: options after resume %+v, want %+v", sched, resumed.Options, straight.Options)
+		}
 	}
 }
 
@@ -221,5 +233,53 @@ func TestOptionErrors(t *testing.T) {
 	}
 	if _, err := tr.Epoch(blobs(8, 32, 1), nil, nil); err == nil {
 		t.Error("split of the wrong image size: want an error")
+	}
+}
+
+// TestClippedLossBlackensBackground trains the same tiny model on slices with exactly black backgrounds
+// with either reconstruction loss and checks what the clipped loss is for: far more of the black pixels come
+// back exactly black (plain MSE leaves a symmetric noise whose positive half survives the clip).
+func TestClippedLossBlackensBackground(t *testing.T) {
+	train := blobs(16, 16, 3)
+	for i := range train.Pixels { // a black frame of latent cells around each slice, as around a head
+		if y, x := i/16%16, i%16; y < 4 || y >= 12 || x < 4 || x >= 12 {
+			train.Pixels[i] = 0
+		}
+	}
+	black := map[string]float64{}
+	for _, loss := range ReconLosses() {
+		cfg := tinyConfig(t, "residual")
+		mean, variance := data.Stats(train)
+		opt := DefaultOptions()
+		opt.BatchSize, opt.LearningRate, opt.Seed, opt.ReconLoss = 4, 3e-3, 7, loss
+		tr, err := New(cfg, model.Preprocess{Mean: mean, Variance: variance}, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for e := 0; e < 60; e++ {
+			if _, err := tr.Epoch(train, nil, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		xhat := tr.Model.Reconstruct(train.Pixels, train.N)
+		var zero, exact int
+		for i, v := range train.Pixels {
+			if v == 0 {
+				zero++
+				if xhat[i] == 0 {
+					exact++
+				}
+			}
+		}
+		black[loss] = float64(exact) / float64(zero)
+	}
+	t.Logf("black pixels reconstructed exactly black: %v", black)
+	// measured: clipped 0.846, mse 0.362
+	if !(black[ReconClipped] > 0.75 && black[ReconClipped] > black[ReconMSE]+0.3) {
+		t.Errorf("black pixels reconstructed exactly black: clipped %.3f, mse %.3f; want clipped > 0.75 and well above mse",
+			black[ReconClipped], black[ReconMSE])
+	}
+	if err := (Options{BatchSize: 2, LearningRate: 1e-3, ReconLoss: "ssim"}).Validate(); err == nil {
+		t.Error("unknown reconstruction loss accepted")
 	}
 }

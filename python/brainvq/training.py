@@ -104,7 +104,16 @@ CONFIG_KEYS = (
 )
 
 #: Training options a Trainer accepts as keyword arguments.
-OPTION_KEYS = ("batch_size", "learning_rate", "seed", "steps_per_epoch")
+OPTION_KEYS = (
+    "batch_size",
+    "learning_rate",
+    "seed",
+    "steps_per_epoch",
+    "recon_loss",
+    "lr_schedule",
+    "warmup_steps",
+    "decay_steps",
+)
 
 #: A step loss this many times the lowest one seen means training diverges (two orders of magnitude).
 DIVERGENCE_FACTOR = 100.0
@@ -126,7 +135,8 @@ def defaults() -> Dict[str, Any]:
 class EpochStats:
     """One epoch of training (one row of :class:`History`).
 
-    Losses: ``recon`` is mean((v − u)²)/σ²; ``vq`` is β·commitment (+ codebook loss without EMA). The
+    Losses: ``recon`` is the reconstruction loss trained with (``recon_loss``: clipped or plain
+    mean((v − u)²)/σ²); ``vq`` is β·commitment (+ codebook loss without EMA). The
     ``train_*`` values are means over the epoch's steps (perplexity: of its last batch); the ``val_*``
     values are measured on the validation set after the epoch, and NaN when there was none.
     """
@@ -369,6 +379,10 @@ class Trainer(Handle):
         learning_rate: Optional[float] = None,
         seed: Optional[int] = None,
         steps_per_epoch: Optional[int] = None,
+        recon_loss: Optional[str] = None,
+        lr_schedule: Optional[str] = None,
+        warmup_steps: Optional[int] = None,
+        decay_steps: Optional[int] = None,
         transform: Optional[Transform] = None,
         preprocess: Optional[Tuple[float, float]] = None,
         threads: Optional[int] = None,
@@ -401,6 +415,15 @@ class Trainer(Handle):
             learning_rate: Adam's step size.
             seed: seeds the weights, the shuffling and code restarts (same seed, same run).
             steps_per_epoch: optimiser steps per epoch; 0 means one pass over the data.
+            recon_loss: ``"clipped"`` (default: an output past black or white where the target is
+                black or white costs nothing, so backgrounds come out exactly black) or ``"mse"``
+                (plain mean((v − u)²)/σ²). See docs/model.md "Losses".
+            lr_schedule: ``"cosine"`` (the rate falls from ``learning_rate`` to 5 % of it along half
+                a cosine, ending after ``decay_steps`` steps, then stays there) or ``"constant"``.
+            warmup_steps: steps over which the rate first rises linearly to ``learning_rate``.
+            decay_steps: where a cosine schedule ends, in optimiser steps; None: the default number
+                of epochs (``defaults()["epochs"]``) over ``train`` — give it when ``train`` is an
+                iterable without ``steps_per_epoch``, or when you plan another number of epochs.
             transform: a callable applied in Python to every batch before it reaches Go (an
                 augmentation): it gets ``[B, S, S]`` float32 in [0, 1] and returns images of the same
                 size. With a dataset or array, batches are then drawn in Python (numpy's generator
@@ -439,6 +462,18 @@ class Trainer(Handle):
             options["seed"] = int_arg(seed, "seed", minimum=0)
         if steps_per_epoch is not None:
             options["steps_per_epoch"] = int_arg(steps_per_epoch, "steps_per_epoch")
+        if recon_loss is not None:
+            if not isinstance(recon_loss, str):
+                raise TypeError("recon_loss must be a str, got %s" % type(recon_loss).__name__)
+            options["recon_loss"] = recon_loss
+        if lr_schedule is not None:
+            if not isinstance(lr_schedule, str):
+                raise TypeError("lr_schedule must be a str, got %s" % type(lr_schedule).__name__)
+            options["lr_schedule"] = lr_schedule
+        if warmup_steps is not None:
+            options["warmup_steps"] = int_arg(warmup_steps, "warmup_steps", minimum=0)
+        if decay_steps is not None:
+            options["decay_steps"] = int_arg(decay_steps, "decay_steps", minimum=0)
         # Settings left out are left out of the JSON too: Go fills in its defaults.
         cfg, opts = json.dumps(config), json.dumps(options)
         self._val = _as_dataset(val, "validate")
