@@ -42,7 +42,7 @@ type trainArgs struct {
 	epochs, batch, steps, limit int
 	warmup                      int
 	codes, dim, size, threads   int
-	lr, beta, deadMin           float64
+	lr, beta, deadMin, ssimW    float64
 	seed                        uint64
 	ema, resize, resume         bool
 	set                         map[string]bool // flags given on the command line
@@ -70,6 +70,7 @@ func trainFlags() (*flag.FlagSet, *trainArgs, error) {
 	fs.StringVar(&a.schedule, "lr-schedule", d.Schedule, "learning-rate schedule: "+train.ScheduleCosine+
 		" (down to "+ftoa(train.CosineFloor)+"× --lr at the end of --epochs) or "+train.ScheduleConstant)
 	fs.IntVar(&a.warmup, "warmup-steps", d.WarmupSteps, "optimiser steps over which the rate rises linearly to --lr")
+	fs.Float64Var(&a.ssimW, "ssim-weight", d.SSIMWeight, "weight of a structural loss term 1 − SSIM(x, x̂) added to the loss (0: none)")
 	fs.Uint64Var(&a.seed, "seed", d.Seed, "random seed (weights, shuffling, code restarts)")
 	fs.BoolVar(&a.ema, "ema", d.EMA, "learn the codebook by exponential moving averages (else by the codebook loss)")
 	fs.StringVar(&a.loss, "recon-loss", d.ReconLoss, "reconstruction loss: "+strings.Join(train.ReconLosses(), " or ")+
@@ -94,7 +95,7 @@ func (a *trainArgs) check() error {
 		v         float64
 	}{{"epochs", "--epochs", float64(a.epochs)}, {"batch_size", "--batch", float64(a.batch)},
 		{"learning_rate", "--lr", a.lr}, {"steps_per_epoch", "--steps-per-epoch", float64(a.steps)},
-		{"warmup_steps", "--warmup-steps", float64(a.warmup)},
+		{"warmup_steps", "--warmup-steps", float64(a.warmup)}, {"ssim_weight", "--ssim-weight", a.ssimW},
 		{"dead_code_min", "--dead-code-min", a.deadMin}, {"threads", "--threads", float64(a.threads)}} {
 		if err := train.CheckLimit(c.key, c.flag, c.v); err != nil {
 			return err
@@ -221,7 +222,7 @@ func (a *trainArgs) warnIgnored(tr *train.Trainer) {
 		{"ema", strconv.FormatBool(a.ema), strconv.FormatBool(c.EMA)}, {"beta", ftoa(a.beta), ftoa(float64(c.Beta))},
 		{"steps-per-epoch", strconv.Itoa(a.steps), strconv.Itoa(o.StepsPerEpoch)},
 		{"recon-loss", a.loss, reconLossName(o.ReconLoss)},
-		{"lr-schedule", a.schedule, scheduleName(o.Schedule)}, {"warmup-steps", strconv.Itoa(a.warmup), strconv.Itoa(o.WarmupSteps)},
+		{"lr-schedule", a.schedule, scheduleName(o.Schedule)}, {"ssim-weight", ftoa(a.ssimW), ftoa(o.SSIMWeight)}, {"warmup-steps", strconv.Itoa(a.warmup), strconv.Itoa(o.WarmupSteps)},
 	} {
 		if a.set[d.flag] && d.given != d.actual {
 			fmt.Fprintf(os.Stderr, "warning: --%s %s ignored: the checkpoint trains with %s (drop --resume to start afresh with it)\n", d.flag, d.given, d.actual)
@@ -255,7 +256,7 @@ func scheduleName(s string) string {
 // schedule ends with the last of --epochs.
 func (a *trainArgs) options(n int) train.Options {
 	opt := train.Options{BatchSize: a.batch, LearningRate: a.lr, Seed: a.seed, StepsPerEpoch: a.steps, ReconLoss: a.loss,
-		Schedule: a.schedule, WarmupSteps: a.warmup}
+		Schedule: a.schedule, WarmupSteps: a.warmup, SSIMWeight: a.ssimW}
 	if a.schedule == train.ScheduleCosine {
 		perEpoch := a.steps
 		if perEpoch == 0 {

@@ -20,7 +20,7 @@ func TestTrainFlagDefaults(t *testing.T) {
 	}
 	d := train.DefaultSettings()
 	got := train.Defaults{Preset: a.preset, ImageSize: a.size, Epochs: a.epochs, BatchSize: a.batch, LearningRate: a.lr,
-		Seed: a.seed, StepsPerEpoch: a.steps, ReconLoss: a.loss, Schedule: a.schedule, WarmupSteps: a.warmup,
+		Seed: a.seed, StepsPerEpoch: a.steps, ReconLoss: a.loss, Schedule: a.schedule, WarmupSteps: a.warmup, SSIMWeight: a.ssimW,
 		EMA: a.ema, DeadCodeMin: float32(a.deadMin), Threads: a.threads}
 	if got != d {
 		t.Errorf("flag defaults %+v\ndiffer from train.DefaultSettings() %+v", got, d)

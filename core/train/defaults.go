@@ -22,6 +22,7 @@ type Defaults struct {
 	ReconLoss     string  `json:"recon_loss"`      // reconstruction loss: ReconClipped or ReconMSE
 	Schedule      string  `json:"lr_schedule"`     // learning-rate schedule: ScheduleCosine or ScheduleConstant
 	WarmupSteps   int     `json:"warmup_steps"`    // steps of linear warm-up to the learning rate
+	SSIMWeight    float64 `json:"ssim_weight"`     // weight of the structural loss term 1 − SSIM (0: none)
 	EMA           bool    `json:"ema"`             // the codebook learns by EMA (else by the codebook loss)
 	DeadCodeMin   float32 `json:"dead_code_min"`   // restart codes used fewer times than this per batch
 	Threads       int     `json:"threads"`         // CPU threads (0: all; see core/parallel)
@@ -41,7 +42,7 @@ func DefaultSettings() Defaults { return defaults }
 func DefaultOptions() Options {
 	d := defaults
 	return Options{BatchSize: d.BatchSize, LearningRate: d.LearningRate, Seed: d.Seed, StepsPerEpoch: d.StepsPerEpoch,
-		ReconLoss: d.ReconLoss, Schedule: d.Schedule, WarmupSteps: d.WarmupSteps}
+		ReconLoss: d.ReconLoss, Schedule: d.Schedule, WarmupSteps: d.WarmupSteps, SSIMWeight: d.SSIMWeight}
 }
 
 // DefaultConfig returns the preset's model configuration for imageSize with the training defaults applied:
@@ -107,6 +108,7 @@ var Limits = map[string]Range{
 	"steps_per_epoch": {Min: 0},
 	"warmup_steps":    {Min: 0},
 	"decay_steps":     {Min: 0},
+	"ssim_weight":     {Min: 0},
 	"dead_code_min":   {Min: 0},
 	"threads":         {Min: 0},
 }

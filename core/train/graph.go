@@ -17,7 +17,7 @@ import (
 //	loss = mean((v−u)²)/σ² + mean((z_q − sg z_e)²) + β·mean((z_e − sg z_q)²)
 //
 // (the codebook term is absent when the codebook learns by EMA; with ReconClipped the first term is
-// nn.ClippedMSE over [−μ, 1−μ]).
+// nn.ClippedMSE over [−μ, 1−μ]; a positive Options.SSIMWeight adds SSIMWeight·(1 − SSIM), nn.SSIMLoss).
 type graph struct {
 	g      *G.ExprGraph
 	batch  int
@@ -33,7 +33,8 @@ type graph struct {
 	params map[string]*G.Node
 }
 
-func buildGraph(cfg model.Config, w model.Weights, pre model.Preprocess, batch int, reconLoss string) (*graph, error) {
+func buildGraph(cfg model.Config, w model.Weights, pre model.Preprocess, opt Options) (*graph, error) {
+	batch := opt.BatchSize
 	gr := &graph{g: G.NewGraph(), batch: batch, params: map[string]*G.Node{}}
 	s := cfg.ImageSize
 	gr.input = G.NewTensor(gr.g, tensor.Float32, 4, G.WithShape(batch, 1, s, s), G.WithName("u"),
@@ -64,7 +65,7 @@ func buildGraph(cfg model.Config, w model.Weights, pre model.Preprocess, batch i
 	if variance <= 0 {
 		return nil, fmt.Errorf("preprocessing variance %g must be positive", variance)
 	}
-	if reconLoss == ReconClipped {
+	if opt.ReconLoss == ReconClipped {
 		gr.recon, err = nn.ClippedMSE(v, gr.input, -pre.Mean, 1-pre.Mean, 1/variance)
 	} else {
 		gr.recon, err = nn.MSE(v, gr.input, 1/variance, true, false)
@@ -88,6 +89,15 @@ func buildGraph(cfg model.Config, w model.Weights, pre model.Preprocess, batch i
 	}
 	if gr.total, err = G.Add(gr.recon, gr.vq); err != nil {
 		return nil, err
+	}
+	if opt.SSIMWeight > 0 {
+		st, err := nn.SSIMLoss(v, gr.input, pre.Mean, float32(opt.SSIMWeight))
+		if err != nil {
+			return nil, err
+		}
+		if gr.total, err = G.Add(gr.total, st); err != nil {
+			return nil, err
+		}
 	}
 	var wrt G.Nodes
 	for _, name := range cfg.ParamNames() {

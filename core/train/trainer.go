@@ -33,6 +33,9 @@ type Options struct {
 	Schedule    string `json:"lr_schedule,omitempty"`
 	WarmupSteps int    `json:"warmup_steps,omitempty"`
 	DecaySteps  int    `json:"decay_steps,omitempty"`
+	// SSIMWeight weighs a structural term SSIMWeight·(1 − SSIM(x, x̂)) (nn.SSIMLoss) added to the loss
+	// (0: none).
+	SSIMWeight float64 `json:"ssim_weight,omitempty"`
 }
 
 // The reconstruction losses (Options.ReconLoss); docs/model.md "Losses" has the formulas.
@@ -61,6 +64,9 @@ func (o Options) Validate() error {
 		return err
 	}
 	if err := o.validateSchedule(); err != nil {
+		return err
+	}
+	if err := CheckLimit("ssim_weight", "SSIM weight", o.SSIMWeight); err != nil {
 		return err
 	}
 	if o.ReconLoss != "" && o.ReconLoss != ReconMSE && o.ReconLoss != ReconClipped {
@@ -143,7 +149,7 @@ func New(cfg model.Config, pre model.Preprocess, opt Options) (*Trainer, error) 
 }
 
 func (t *Trainer) build() error {
-	g, err := buildGraph(t.Model.Config, t.Model.Weights, t.Model.Pre, t.Options.BatchSize, t.Options.ReconLoss)
+	g, err := buildGraph(t.Model.Config, t.Model.Weights, t.Model.Pre, t.Options)
 	if err != nil {
 		return fmt.Errorf("build training graph: %w", err)
 	}

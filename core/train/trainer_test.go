@@ -283,3 +283,28 @@ func TestClippedLossBlackensBackground(t *testing.T) {
 		t.Error("unknown reconstruction loss accepted")
 	}
 }
+
+// TestSSIMWeightTrains checks that the structural term is part of what the optimiser follows: the same first
+// step with and without it moves the weights differently; a negative weight is refused.
+func TestSSIMWeightTrains(t *testing.T) {
+	train := blobs(8, 16, 6)
+	plain := newTinyWith(t, "residual", true, 0.05, train, func(*Options) {})
+	structural := newTinyWith(t, "residual", true, 0.05, train, func(o *Options) { o.SSIMWeight = 1 })
+	for _, tr := range []*Trainer{plain, structural} {
+		if _, err := tr.Steps(train, 1, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	same := true
+	for name, w := range plain.Model.Weights {
+		for i, v := range w.Data {
+			same = same && v == structural.Model.Weights[name].Data[i]
+		}
+	}
+	if same {
+		t.Error("an SSIM weight of 1 did not change the first step")
+	}
+	if err := (Options{BatchSize: 2, LearningRate: 1e-3, SSIMWeight: -1}).Validate(); err == nil {
+		t.Error("a negative SSIM weight accepted")
+	}
+}

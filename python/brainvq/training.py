@@ -113,6 +113,7 @@ OPTION_KEYS = (
     "lr_schedule",
     "warmup_steps",
     "decay_steps",
+    "ssim_weight",
 )
 
 #: A step loss this many times the lowest one seen means training diverges (two orders of magnitude).
@@ -383,6 +384,7 @@ class Trainer(Handle):
         lr_schedule: Optional[str] = None,
         warmup_steps: Optional[int] = None,
         decay_steps: Optional[int] = None,
+        ssim_weight: Optional[float] = None,
         transform: Optional[Transform] = None,
         preprocess: Optional[Tuple[float, float]] = None,
         threads: Optional[int] = None,
@@ -424,6 +426,8 @@ class Trainer(Handle):
             decay_steps: where a cosine schedule ends, in optimiser steps; None: the default number
                 of epochs (``defaults()["epochs"]``) over ``train`` — give it when ``train`` is an
                 iterable without ``steps_per_epoch``, or when you plan another number of epochs.
+            ssim_weight: weight of a structural term ``ssim_weight · (1 − SSIM(x, x̂))`` added to
+                the loss (0: none).
             transform: a callable applied in Python to every batch before it reaches Go (an
                 augmentation): it gets ``[B, S, S]`` float32 in [0, 1] and returns images of the same
                 size. With a dataset or array, batches are then drawn in Python (numpy's generator
@@ -474,6 +478,8 @@ class Trainer(Handle):
             options["warmup_steps"] = int_arg(warmup_steps, "warmup_steps", minimum=0)
         if decay_steps is not None:
             options["decay_steps"] = int_arg(decay_steps, "decay_steps", minimum=0)
+        if ssim_weight is not None:
+            options["ssim_weight"] = float_arg(ssim_weight, "ssim_weight")
         # Settings left out are left out of the JSON too: Go fills in its defaults.
         cfg, opts = json.dumps(config), json.dumps(options)
         self._val = _as_dataset(val, "validate")
