@@ -294,6 +294,7 @@ type evaluation struct {
 	PSNR       jsonFloat  `json:"psnr"`
 	SSIM       jsonFloat  `json:"ssim"`
 	Perplexity jsonFloat  `json:"perplexity"`
+	HeadPerp   jsonFloat  `json:"head_perplexity"`
 	CodesUsed  jsonFloat  `json:"codes_used"`
 	Files      []string   `json:"files"`
 	ImageSSIM  jsonFloats `json:"image_ssim"`
@@ -323,7 +324,7 @@ func ModelEvaluate(h, dataset int64) (js string, err error) {
 	}
 	out := evaluation{Recon: jsonFloat(ev.Recon), VQ: jsonFloat(ev.VQ), MSE: jsonFloat(ev.MSE),
 		PSNR: jsonFloat(ev.PSNR), SSIM: jsonFloat(ev.SSIM), Perplexity: jsonFloat(ev.Perplexity),
-		CodesUsed: jsonFloat(ev.CodesUsed), Files: []string{}}
+		HeadPerp: jsonFloat(ev.HeadPerplexity), CodesUsed: jsonFloat(ev.CodesUsed), Files: []string{}}
 	for _, p := range ev.PerImage {
 		out.Files = append(out.Files, p.File)
 		out.ImageSSIM = append(out.ImageSSIM, p.SSIM)

@@ -44,8 +44,8 @@ func cmdEval(args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("%s: SSIM %.4f  PSNR %.2f dB  MSE %.5f  perplexity %.1f  codes used %.0f%%  (%d images)\n",
-		*split, ev.SSIM, ev.PSNR, ev.MSE, ev.Perplexity, 100*ev.CodesUsed, s.N)
+	fmt.Printf("%s: SSIM %.4f  PSNR %.2f dB  MSE %.5f  perplexity %.1f (head %.1f)  codes used %.0f%%  (%d images)\n",
+		*split, ev.SSIM, ev.PSNR, ev.MSE, ev.Perplexity, ev.HeadPerplexity, 100*ev.CodesUsed, s.N)
 	if *record {
 		if *split != "test" || *limit != 0 {
 			return fmt.Errorf("--record stores a test SSIM: use it with --split test and no --limit")

@@ -412,11 +412,12 @@ func ftoa(v float64) string { return strconv.FormatFloat(v, 'g', 8, 64) }
 
 func writeHistory(out string, h []train.EpochStats) error {
 	rows := [][]string{{"epoch", "steps", "train_recon_loss", "train_vq_loss", "train_perplexity", "val_recon_loss",
-		"val_vq_loss", "val_perplexity", "val_codes_used", "val_ssim", "codes_restarted", "seconds", "images_per_second"}}
+		"val_vq_loss", "val_perplexity", "val_codes_used", "val_head_perplexity", "val_ssim", "codes_restarted", "seconds",
+		"images_per_second"}}
 	for _, e := range h {
 		rows = append(rows, []string{strconv.Itoa(e.Epoch), strconv.Itoa(e.Steps), ftoa(e.TrainRecon), ftoa(e.TrainVQ),
 			ftoa(e.TrainPerplexity), ftoa(e.ValRecon), ftoa(e.ValVQ), ftoa(e.ValPerplexity), ftoa(e.ValCodesUsed),
-			ftoa(e.ValSSIM), strconv.Itoa(e.Restarted), ftoa(e.Seconds), ftoa(e.ImagesPerSecond)})
+			ftoa(e.ValHeadPerp), ftoa(e.ValSSIM), strconv.Itoa(e.Restarted), ftoa(e.Seconds), ftoa(e.ImagesPerSecond)})
 	}
 	return writeTable(filepath.Join(out, historyJSON), filepath.Join(out, historyCSV), h, rows)
 }

@@ -99,3 +99,44 @@ func TestNonFiniteOutputsAreAnError(t *testing.T) {
 		t.Fatalf("overflowing model: %v, want ErrNonFinite", err)
 	}
 }
+
+// TestHeadPerplexity blacks out the left half of every image and checks HeadPerplexity against the histogram
+// of the codes whose 4×4 pixel cell holds a pixel above 0, counted here pixel by pixel.
+func TestHeadPerplexity(t *testing.T) {
+	m, s := smallModel(t), noise(12, 16)
+	for i := range s.Pixels {
+		if i%16 < 8 || (i/16%16 == 3 && i%16 == 13) { // one more black pixel cannot make a cell black
+			s.Pixels[i] = 0
+		}
+	}
+	ev, err := Evaluate(m, s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := m.Quantize(m.Encode(s.Pixels, s.N), s.N)
+	l := m.Config.LatentSize()
+	f := 16 / l
+	head := make([]int, m.Config.NumCodes)
+	cells := 0
+	for p, k := range idx {
+		img, cell := p/(l*l), p%(l*l)
+		lit := false
+		for y := 0; y < 16; y++ {
+			for x := 0; x < 16; x++ {
+				if y/f == cell/l && x/f == cell%l && s.Pixels[img*256+y*16+x] > 0 {
+					lit = true
+				}
+			}
+		}
+		if lit {
+			head[k]++
+			cells++
+		}
+	}
+	if cells != s.N*l*l/2 {
+		t.Fatalf("%d head cells, want half of %d", cells, s.N*l*l)
+	}
+	if want := metrics.Perplexity(head); ev.HeadPerplexity != want {
+		t.Errorf("head perplexity %g, want %g", ev.HeadPerplexity, want)
+	}
+}

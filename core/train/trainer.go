@@ -85,7 +85,8 @@ type EpochStats struct {
 	ValRecon        float64 `json:"val_recon_loss"`
 	ValVQ           float64 `json:"val_vq_loss"`
 	ValPerplexity   float64 `json:"val_perplexity"`
-	ValCodesUsed    float64 `json:"val_codes_used"` // fraction of the codebook used on the validation split
+	ValCodesUsed    float64 `json:"val_codes_used"`      // fraction of the codebook used on the validation split
+	ValHeadPerp     float64 `json:"val_head_perplexity"` // perplexity where the head is (eval.Evaluation.HeadPerplexity)
 	ValSSIM         float64 `json:"val_ssim"`
 	Restarted       int     `json:"codes_restarted"`
 	Seconds         float64 `json:"seconds"`
@@ -298,6 +299,7 @@ func (t *Trainer) EndEpoch(val *data.Split) (EpochStats, error) {
 			return st, fmt.Errorf("validate: %w", err)
 		}
 		st.ValRecon, st.ValVQ, st.ValPerplexity, st.ValCodesUsed, st.ValSSIM = ev.Recon, ev.VQ, ev.Perplexity, ev.CodesUsed, ev.SSIM
+		st.ValHeadPerp = ev.HeadPerplexity
 	}
 	t.epoch++
 	t.perm = nil

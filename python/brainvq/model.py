@@ -58,6 +58,8 @@ class Evaluation:
         ssim: mean SSIM (Wang et al. 2004; equal to scikit-image's ``structural_similarity`` with
             ``gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=1``).
         perplexity: exp(entropy) of the code histogram over all images.
+        head_perplexity: the same over the latent positions whose image patch is not all black
+            (where the head is; the background, one code in a good model, bounds ``perplexity``).
         codes_used: fraction of the K codes that occur.
         files: the image files, in order (names like ``array[3]`` for in-memory images).
         image_ssim, image_psnr, image_mse: per-image scores ``[N]`` float64.
@@ -69,6 +71,7 @@ class Evaluation:
     psnr: float
     ssim: float
     perplexity: float
+    head_perplexity: float
     codes_used: float
     files: List[str] = field(repr=False)
     image_ssim: npt.NDArray[np.float64] = field(repr=False)
@@ -399,6 +402,7 @@ class Model(Handle):
             psnr=float(ev["psnr"]),
             ssim=float(ev["ssim"]),
             perplexity=float(ev["perplexity"]),
+            head_perplexity=float(ev["head_perplexity"]),
             codes_used=float(ev["codes_used"]),
             files=list(ev["files"]),
             image_ssim=np.array([float(v) for v in ev["image_ssim"]], dtype=np.float64),
