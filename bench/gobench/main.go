@@ -14,6 +14,7 @@ import (
 
 	"github.com/brainvq/brainvq/bench/benchdata"
 	"github.com/brainvq/brainvq/core/data"
+	"github.com/brainvq/brainvq/core/kernels"
 	"github.com/brainvq/brainvq/core/model"
 	"github.com/brainvq/brainvq/core/parallel"
 	"github.com/brainvq/brainvq/core/train"
@@ -38,6 +39,7 @@ type result struct {
 	AllocMiB       float64   `json:"alloc_mib_per_step"`
 	GCPerStep      float64   `json:"gc_per_step"`
 	Version        string    `json:"version"`
+	ISA            string    `json:"isa"`
 	LossFirst      float64   `json:"loss_first,omitempty"`
 	LossLast       float64   `json:"loss_last,omitempty"`
 }
@@ -52,7 +54,12 @@ func main() {
 	dataPath := flag.String("data", "", "benchmark data file (raw uint8 [N,256,256])")
 	asJSON := flag.Bool("json", true, "print the result as one JSON line")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the timed steps to this file")
+	printISA := flag.Bool("print-isa", false, "print the kernels' instruction-set path (avx512, avx2 or generic; BRAINVQ_ISA chooses) and exit")
 	flag.Parse()
+	if *printISA {
+		fmt.Println(kernels.ISA())
+		return
+	}
 	profile = *cpuProfile
 	if err := run(*preset, *batch, *steps, *warmup, *threads, *mode, *dataPath, *asJSON); err != nil {
 		fmt.Fprintln(os.Stderr, "gobench:", err)
@@ -78,7 +85,7 @@ func run(preset string, batch, steps, warmup, threads int, mode, dataPath string
 	cfg.EMA = false
 	pre := im.Preprocess()
 	res := result{System: "brainvq", Preset: preset, Mode: mode, Batch: batch, Threads: threads, Steps: steps,
-		Warmup: warmup, Version: "brainvq " + model.Version}
+		Warmup: warmup, Version: "brainvq " + model.Version, ISA: kernels.ISA()}
 	var step func(i int) (float64, error)
 	switch mode {
 	case "train":
