@@ -26,6 +26,10 @@ func RowGemm(y []float32, ldy int, w []float32, x []float32, ldx int, m, k, n in
 		rowGemmAVX2(y, ldy, w, x, ldx, m, k, n)
 		return
 	}
+	if useNEON {
+		rowGemmNEON(y, ldy, w, x, ldx, m, k, n)
+		return
+	}
 	rowGemmGo(y, ldy, w, x, ldx, m, k, n)
 }
 

@@ -1,4 +1,5 @@
 #include "textflag.h"
+#include "neon_arm64.h"
 
 // The NEON micro-kernels of Sgemm and of the convolutions' packed products on arm64 (see
 // sgemm_arm64.go for what they compute). Each computes one R×16 block of C (R = 6, 4 or 2) per 16-column
@@ -13,15 +14,7 @@
 // (acc_i += B · A[i] broadcast from its lane), so the 6-row block does 24 FMLAs (96 multiply-adds) per
 // 3 loads.
 //
-// Go's assembler has FMLA only in its vector-by-vector form (VFMLA) and no vector FMUL, so the
-// by-element forms are encoded here (Arm ARM, "FMLA (by element)" and "FMUL (by element)", 4S
-// arrangement: 0 Q=1 0 01111 1 sz=0 L M:Rm opcode H 0 Rn Rd with opcode 0001 for FMLA, 1001 for FMUL,
-// lane index H:L). d, n, m are register numbers 0-31.
-#define FMLAE(d, n, m, i) WORD $(0x4F801000 | (((i)&1)<<21) | (((i)>>1)<<11) | ((m)<<16) | ((n)<<5) | (d))
-#define FMULE(d, n, m, i) WORD $(0x4F809000 | (((i)&1)<<21) | (((i)>>1)<<11) | ((m)<<16) | ((n)<<5) | (d))
-
-// ROWFMA adds the B row (V24-V27) times lane i of register m to the accumulators of row r.
-#define ROWFMA(r, m, i) FMLAE(4*(r), 24, m, i); FMLAE(4*(r)+1, 25, m, i); FMLAE(4*(r)+2, 26, m, i); FMLAE(4*(r)+3, 27, m, i)
+// FMLAE, FMULE and ROWFMA: see neon_arm64.h.
 
 // ZERO4 clears four registers.
 #define ZERO4(a, b, c, d) VEOR a, a, a; VEOR b, b, b; VEOR c, c, c; VEOR d, d, d
