@@ -151,7 +151,8 @@ func TestStepBatchMatchesSteps(t *testing.T) {
 	px := blobs(n, s, s)
 	ds, _ := NewDataset(float32Bytes(px), n, s, s, "blobs")
 	defer Release(ds)
-	opts := fmt.Sprintf(`{"batch_size": %d, "learning_rate": 0.002, "seed": 7}`, b)
+	// decay_steps planned up front: Steps knows the epoch's length, StepBatch only learns it at its end
+	opts := fmt.Sprintf(`{"batch_size": %d, "learning_rate": 0.002, "seed": 7, "decay_steps": 30}`, b)
 	a, err := NewTrainer("seed", `{"num_codes": 16}`, opts, ds)
 	if err != nil {
 		t.Fatal(err)

@@ -117,10 +117,7 @@ func (t *PriorTrainer) Epoch(ctx context.Context, train, val *prior.CodeSet, pro
 	if steps < 1 {
 		return PriorEpochStats{}, fmt.Errorf("training codes hold %d grids, fewer than one batch of %d", train.N(), b)
 	}
-	var err error
-	if t.Options.Options, err = t.Options.withDecay(steps); err != nil {
-		return PriorEpochStats{}, err
-	}
+	t.Options.Options = t.Options.withDecay(steps)
 	c := t.Prior.Config
 	perm := epochOrder(t.Options.Seed, t.epoch, train.N())
 	idx := make([]int, b)

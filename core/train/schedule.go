@@ -28,13 +28,13 @@ func Schedules() []string { return []string{ScheduleCosine, ScheduleConstant} }
 //	cosine (W ≤ t):         lr·(f + (1−f)·½(1 + cos(π·p))),  p = min(1, (t−W)/(T−W)),  f = CosineFloor
 //
 // with lr = o.LearningRate, W = o.WarmupSteps and T = o.DecaySteps. A cosine schedule whose T ≤ W decays at
-// once to the floor after the warm-up.
+// once to the floor after the warm-up; one whose T is 0 (not planned yet: see withDecay) holds lr.
 func (o Options) Rate(t int) float64 {
 	lr, w := o.LearningRate, o.WarmupSteps
 	if t < w {
 		return lr * float64(t+1) / float64(w)
 	}
-	if o.Schedule != ScheduleCosine {
+	if o.Schedule != ScheduleCosine || o.DecaySteps == 0 {
 		return lr
 	}
 	p := 1.0
@@ -55,16 +55,13 @@ func (o Options) validateSchedule() error {
 	return CheckLimit("decay_steps", "decay steps", float64(o.DecaySteps))
 }
 
-// withDecay returns o with DecaySteps filled in for a cosine schedule that has none: the default number of
-// epochs (Defaults.Epochs) of stepsPerEpoch steps. It fails when that is unknown (stepsPerEpoch 0: a
-// caller-fed source of unknown length).
-func (o Options) withDecay(stepsPerEpoch int) (Options, error) {
-	if o.Schedule != ScheduleCosine || o.DecaySteps > 0 {
-		return o, nil
+// withDecay returns o with DecaySteps planned for a cosine schedule that has none: the default number of
+// epochs (Defaults.Epochs) of stepsPerEpoch steps. When stepsPerEpoch is unknown (0: a caller-fed source of
+// unknown length) o stays as it is: the rate holds at its peak and the trainer plans the decay when the first
+// epoch ends, from the steps it took.
+func (o Options) withDecay(stepsPerEpoch int) Options {
+	if o.Schedule == ScheduleCosine && o.DecaySteps == 0 && stepsPerEpoch > 0 {
+		o.DecaySteps = defaults.Epochs * stepsPerEpoch
 	}
-	if stepsPerEpoch <= 0 {
-		return o, fmt.Errorf("the cosine learning-rate schedule needs decay steps (the run's total optimiser steps) when the length of an epoch is unknown: set decay_steps or steps_per_epoch")
-	}
-	o.DecaySteps = defaults.Epochs * stepsPerEpoch
-	return o, nil
+	return o
 }

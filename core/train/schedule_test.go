@@ -49,15 +49,14 @@ func TestScheduleOptions(t *testing.T) {
 	}
 	cos := base
 	cos.Schedule = ScheduleCosine
-	got, err := cos.withDecay(30)
-	if err != nil || got.DecaySteps != DefaultSettings().Epochs*30 {
-		t.Errorf("withDecay(30): %d steps, %v; want %d", got.DecaySteps, err, DefaultSettings().Epochs*30)
+	if got := cos.withDecay(30); got.DecaySteps != DefaultSettings().Epochs*30 {
+		t.Errorf("withDecay(30): %d steps, want %d", got.DecaySteps, DefaultSettings().Epochs*30)
 	}
-	if _, err := cos.withDecay(0); err == nil {
-		t.Error("a cosine schedule over a source of unknown length got no error")
+	if got := cos.withDecay(0); got.DecaySteps != 0 || got.Rate(50) != cos.LearningRate {
+		t.Errorf("unknown epoch length: decay %d steps, rate %g; want none yet and the peak rate", got.DecaySteps, got.Rate(50))
 	}
 	cos.DecaySteps = 7
-	if got, _ := cos.withDecay(30); got.DecaySteps != 7 {
+	if got := cos.withDecay(30); got.DecaySteps != 7 {
 		t.Errorf("withDecay replaced the given decay steps: %d", got.DecaySteps)
 	}
 }

@@ -29,7 +29,8 @@ type Options struct {
 	ReconLoss string `json:"recon_loss,omitempty"`
 	// Schedule is the learning-rate schedule (ScheduleCosine, ScheduleConstant; "" is constant), Rate has
 	// the formula. WarmupSteps rise linearly to LearningRate first; a cosine decays until step DecaySteps
-	// (0: Defaults.Epochs epochs of the training split, filled in at the first step).
+	// (0: Defaults.Epochs epochs of the training split, filled in at the first step, or for batches fed by
+	// StepBatch when the first epoch ends).
 	Schedule    string `json:"lr_schedule,omitempty"`
 	WarmupSteps int    `json:"warmup_steps,omitempty"`
 	DecaySteps  int    `json:"decay_steps,omitempty"`
@@ -188,11 +189,7 @@ func (t *Trainer) Steps(train *data.Split, n int, progress func(Progress)) (int,
 	if total < 1 {
 		return 0, fmt.Errorf("training split %s has %d images, fewer than one batch of %d", train.Name, train.N, t.Options.BatchSize)
 	}
-	opt, err := t.Options.withDecay(total)
-	if err != nil {
-		return 0, err
-	}
-	t.Options = opt
+	t.Options = t.Options.withDecay(total)
 	if t.perm == nil || len(t.perm) != train.N {
 		t.startEpoch(train.N)
 	}
@@ -226,10 +223,7 @@ func (t *Trainer) StepBatch(x []float32, progress func(Progress)) error {
 	if len(x) != b*s*s {
 		return fmt.Errorf("batch of %d values is not %d images of %d×%d", len(x), b, s, s)
 	}
-	var err error
-	if t.Options, err = t.Options.withDecay(t.Options.StepsPerEpoch); err != nil {
-		return err
-	}
+	t.Options = t.Options.withDecay(t.Options.StepsPerEpoch)
 	if t.perm == nil {
 		t.startEpoch(0)
 	}
@@ -304,6 +298,7 @@ func (t *Trainer) EndEpoch(val *data.Split) (EpochStats, error) {
 	t.epoch++
 	t.perm = nil
 	t.History = append(t.History, st)
+	t.Options = t.Options.withDecay(t.steps) // a fed source's first epoch says how long an epoch is
 	return st, nil
 }
 

@@ -64,7 +64,10 @@ func newTinyWith(t *testing.T, preset string, ema bool, deadMin float32, train *
 	cfg.DeadCodeMin = deadMin
 	mean, variance := data.Stats(train)
 	opt := DefaultOptions()
+	// The tiny runs take a few dozen steps at a fixed rate with the plain losses; the defaults' warm-up, decay
+	// and SSIM term are sized for real runs and have tests of their own.
 	opt.BatchSize, opt.LearningRate, opt.Seed = 4, 3e-3, 7
+	opt.Schedule, opt.WarmupSteps, opt.SSIMWeight = ScheduleConstant, 0, 0
 	set(&opt)
 	tr, err := New(cfg, model.Preprocess{Mean: mean, Variance: variance}, opt)
 	if err != nil {
@@ -250,8 +253,7 @@ func TestClippedLossBlackensBackground(t *testing.T) {
 	for _, loss := range ReconLosses() {
 		cfg := tinyConfig(t, "residual")
 		mean, variance := data.Stats(train)
-		opt := DefaultOptions()
-		opt.BatchSize, opt.LearningRate, opt.Seed, opt.ReconLoss = 4, 3e-3, 7, loss
+		opt := Options{BatchSize: 4, LearningRate: 3e-3, Seed: 7, ReconLoss: loss}
 		tr, err := New(cfg, model.Preprocess{Mean: mean, Variance: variance}, opt)
 		if err != nil {
 			t.Fatal(err)
