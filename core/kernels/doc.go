@@ -29,4 +29,12 @@
 // CPU cannot run, or for an unknown name, prints one warning to standard error and takes the best path that
 // runs (a warning rather than an error, so that a script made on one machine still runs on another). ISA
 // reports the path taken.
+//
+// On arm64 a fourth path, neon, is the default (Advanced SIMD is part of every ARMv8-A CPU, so there is
+// nothing to detect; BRAINVQ_ISA=generic or BRAINVQ_NOASM=1 takes the pure-Go kernels instead). Sgemm and
+// the convolutions' packed products run 6×16 register blocks (24 of the 32 128-bit registers accumulate;
+// each k step is one 64-byte load of a B row, one or two loads of A and 24 FMLAs by element) over the same
+// 32-column B panels, with 4- and 2-row blocks for the rows left over; Sgemm packs A in 6-row k-major
+// panels (A stored transposed is read in place). RowGemm runs 4×16 blocks. Everything else takes the Go
+// loops. scripts/test_arm64.sh cross-compiles the tests and runs them under qemu-user.
 package kernels
