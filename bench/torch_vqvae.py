@@ -8,8 +8,10 @@ Command line (every measurement prints one JSON object on stdout; see bench/READ
 
     python torch_vqvae.py make-data --out FILE [--count 64] [--size 256] [--seed 1]
     python torch_vqvae.py train  --preset P --data FILE [--batch 16] [--threads 2] [--warmup 2] [--steps 5]
-    python torch_vqvae.py infer  --preset P --data FILE [--batch 16] [--threads 2] [--warmup 2] [--steps 5]
+                                 [--config eager|channels_last|compile|channels_last_compile]
+    python torch_vqvae.py infer  --preset P --data FILE [...the same as train]
     python torch_vqvae.py onnx   --model vqvae.onnx --preset P --data FILE [--batch 16] [--threads 2] ...
+                                 [--quantizer exact|float32]
     python torch_vqvae.py compare-onnx --model vqvae.onnx --weights DIR --preprocess JSON --preset P --data FILE
     python torch_vqvae.py params --preset P                    # names and shapes, as JSON
     python torch_vqvae.py forward --preset P --weights DIR --data FILE --out DIR [--batch 4]
@@ -386,12 +388,12 @@ def _batches(u: np.ndarray, batch: int):
 def _result(
     system, preset, mode, batch, threads, warmup, times, baseline, version, cpu_times, **extra
 ) -> dict:
-    med = statistics.median(times)
+    med = statistics.median(times) if times else None
     out = {
         "system": system,
         "preset": preset,
         "mode": mode,
-        "img_per_s": batch / med,
+        "img_per_s": batch / med if med else None,
         "peak_rss_mib": round(peak_rss_mib(), 1),
         "baseline_rss_mib": round(baseline, 1),
         "batch": batch,
@@ -406,52 +408,124 @@ def _result(
     return out
 
 
+TORCH_CONFIGS = ("eager", "channels_last", "compile", "channels_last_compile")
+
+
+def torch_isa() -> str:
+    """The ISA PyTorch's ATen kernels dispatch to (torch.backends.cpu.get_cpu_capability(): "AVX512",
+    "AVX2", "DEFAULT", ...; ATEN_CPU_CAPABILITY lowers it), with oneDNN's cap when ONEDNN_MAX_CPU_ISA is set
+    (oneDNN runs the convolutions)."""
+    torch = _torch()
+    isa = torch.backends.cpu.get_cpu_capability()
+    cap = os.environ.get("ONEDNN_MAX_CPU_ISA")
+    return f"{isa}, oneDNN ≤ {cap}" if cap else isa
+
+
+def cpu_model() -> str:
+    """The CPU as /proc/cpuinfo names it: "model name (family F, model M)"; "unknown" where unreadable."""
+    fields = {}
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            k, _, v = line.partition(":")
+            k = k.strip()
+            if k in ("model name", "cpu family", "model") and k not in fields:
+                fields[k] = v.strip()
+            if not line.strip() and fields:
+                break
+    except OSError:
+        return "unknown"
+    name = fields.get("model name", "unknown")
+    return f"{name} (family {fields.get('cpu family', '?')}, model {fields.get('model', '?')})"
+
+
 def bench_torch(
-    mode: str, preset: str, pixels: np.ndarray, batch: int, threads: int, warmup: int, steps: int
+    mode: str,
+    preset: str,
+    pixels: np.ndarray,
+    batch: int,
+    threads: int,
+    warmup: int,
+    steps: int,
+    config: str = "eager",
 ):
     """Times `steps` training steps (mode "train": forward, losses, backward, Adam) or inference batches
     (mode "infer": encode + quantise + decode under torch.inference_mode) after `warmup` untimed ones;
     img_per_s = batch / median step time. baseline_rss_mib is the peak RSS after import and data loading,
-    before the model is built."""
+    before the model is built.
+
+    config: "eager" (NCHW, eager mode), "channels_last" (model and input in torch.channels_last, NHWC in
+    memory), "compile" (torch.compile of the loss / forward, inductor), "channels_last_compile" (both).
+    With torch.compile, one extra untimed step compiles first (its seconds are `compile_s`), so that the
+    compilation is neither timed nor counted as a warm-up step. If the step fails (e.g. inductor cannot find
+    a C++ compiler), the result has img_per_s null and `error` set instead of raising."""
+    if config not in TORCH_CONFIGS:
+        raise ValueError(f"--config {config!r}: want one of {', '.join(TORCH_CONFIGS)}")
     torch = _torch()
     torch.set_num_threads(threads)
     mean, var = preprocess_constants(pixels)
     u = to_model_input(pixels, mean)
     baseline = peak_rss_mib()
     model = build_model(preset)
+    last = config.startswith("channels_last")
+    compiled = config.endswith("compile")
+    if last:
+        model = model.to(memory_format=torch.channels_last)
+
+    def to_input(a):
+        x = torch.from_numpy(a)
+        return x.contiguous(memory_format=torch.channels_last) if last else x
+
     batches = _batches(u, batch)
     times, cpu_times = [], []
+    extra = {"config": config, "isa": torch_isa(), "cpu": cpu_model()}
     if mode == "train":
         model.train()
         opt = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
-        losses = []
-        for step in range(warmup + steps):
-            x = torch.from_numpy(next(batches))
-            c0, t0 = time.process_time(), time.perf_counter()
+
+        def loss_of(x):
+            return model.losses(x, var)[0]
+
+        loss_fn = torch.compile(loss_of) if compiled else loss_of
+
+        def step(x):
             opt.zero_grad(set_to_none=True)
-            total, *_ = model.losses(x, var)
+            total = loss_fn(x)
             total.backward()
             opt.step()
-            dt, dc = time.perf_counter() - t0, time.process_time() - c0
-            losses.append(total.item())
-            if step >= warmup:
-                times.append(dt)
-                cpu_times.append(dc)
-        extra = {"loss_first": losses[0], "loss_last": losses[-1]}
+            return total
+
     elif mode == "infer":
         model.eval()
-        with torch.inference_mode():
-            for step in range(warmup + steps):
-                x = torch.from_numpy(next(batches))
-                c0, t0 = time.process_time(), time.perf_counter()
-                v, *_ = model(x)
-                dt, dc = time.perf_counter() - t0, time.process_time() - c0
-                if step >= warmup:
-                    times.append(dt)
-                    cpu_times.append(dc)
-        extra = {}
+        fwd = torch.compile(model) if compiled else model
+
+        def step(x):
+            with torch.inference_mode():
+                return fwd(x)[0]
+
     else:
         raise ValueError(f"unknown mode {mode!r}")
+    losses = []
+    try:
+        if compiled:
+            t0 = time.perf_counter()
+            step(to_input(next(batches)))
+            extra["compile_s"] = round(time.perf_counter() - t0, 2)
+        for i in range(warmup + steps):
+            x = to_input(next(batches))
+            c0, t0 = time.process_time(), time.perf_counter()
+            out = step(x)
+            dt, dc = time.perf_counter() - t0, time.process_time() - c0
+            if mode == "train":
+                losses.append(out.item())
+            if i >= warmup:
+                times.append(dt)
+                cpu_times.append(dc)
+    except Exception as e:  # noqa: BLE001 - a failing configuration is a result, not a crash
+        msg = f"{type(e).__name__}: {e}".strip().splitlines()
+        extra["error"] = " ".join(msg[:3])[:400]
+        print(f"torch_vqvae.py: {config} {mode} failed:", *msg[:30], sep="\n", file=sys.stderr)
+    if losses:
+        extra.update(loss_first=losses[0], loss_last=losses[-1])
     return _result(
         "pytorch",
         preset,
@@ -491,9 +565,33 @@ def onnx_session(model_path: str, threads: int):
     return ort.InferenceSession(model_path, so, providers=["CPUExecutionProvider"])
 
 
-def bench_onnx(model_path: str, preset: str, pixels: np.ndarray, batch, threads, warmup, steps):
+def cpu_best_isa() -> str:
+    """The widest x86 vector extension /proc/cpuinfo lists: "AVX512" (avx512f), "AVX2", or "SSE"."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return "unknown"
+    flags = next(
+        (l.split(":", 1)[1].split() for l in text.splitlines() if l.startswith("flags")), []
+    )
+    return "AVX512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "SSE"
+
+
+def bench_onnx(
+    model_path: str,
+    preset: str,
+    pixels: np.ndarray,
+    batch,
+    threads,
+    warmup,
+    steps,
+    quantizer: str = "exact",
+):
     """Times onnxruntime inference of model_path (vqvae.onnx: image → reconstruction, indices) after
-    `warmup` untimed batches; torch is not imported, so the peak RSS is onnxruntime's own."""
+    `warmup` untimed batches; torch is not imported, so the peak RSS is onnxruntime's own. quantizer only
+    labels the result: the export's quantiser arithmetic (`brainvq export --quantizer exact|float32`).
+    onnxruntime's MLAS kernels pick their ISA at run time from the CPU; no environment variable caps it, so
+    the result's isa is "MLAS auto" with the widest extension the CPU has."""
     import onnxruntime as ort
 
     baseline = peak_rss_mib()
@@ -521,6 +619,9 @@ def bench_onnx(model_path: str, preset: str, pixels: np.ndarray, batch, threads,
         version,
         cpu_times,
         model=model_path,
+        config=f"quantizer {quantizer}",
+        isa=f"MLAS auto (CPU: {cpu_best_isa()})",
+        cpu=cpu_model(),
     )
 
 
@@ -600,6 +701,14 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--steps", type=int, default=5)
         if name == "onnx":
             p.add_argument("--model", required=True, help="vqvae.onnx")
+            p.add_argument(
+                "--quantizer",
+                choices=("exact", "float32"),
+                default="exact",
+                help="the export's quantiser (a label: brainvq export --quantizer chose it)",
+            )
+        else:
+            p.add_argument("--config", choices=TORCH_CONFIGS, default="eager")
 
     p = sub.add_parser(
         "compare-onnx", help="vqvae.onnx (onnxruntime) vs PyTorch on the same weights"
@@ -639,9 +748,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     pixels = read_data(a.data, a.size)
     if a.cmd in ("train", "infer"):
-        r = bench_torch(a.cmd, a.preset, pixels, a.batch, a.threads, a.warmup, a.steps)
+        r = bench_torch(
+            a.cmd, a.preset, pixels, a.batch, a.threads, a.warmup, a.steps, config=a.config
+        )
     elif a.cmd == "onnx":
-        r = bench_onnx(a.model, a.preset, pixels, a.batch, a.threads, a.warmup, a.steps)
+        r = bench_onnx(
+            a.model, a.preset, pixels, a.batch, a.threads, a.warmup, a.steps, quantizer=a.quantizer
+        )
     elif a.cmd == "compare-onnx":
         mean = json.loads(Path(a.preprocess).read_text())["mean"]
         r = compare_onnx(a.model, a.weights, mean, a.preset, pixels[: a.images])
