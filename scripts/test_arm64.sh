@@ -9,9 +9,11 @@
 # minutes on an idle 2-core machine):
 #   - core/kernels: every test with -test.short (each Sgemm/RowGemm/eltwise/conv test runs once per path:
 #     generic and neon), plus the arm64-only tests of the NEON blocks at their edges;
-#   - core/nn and core/model: -test.short, whose gradient checks and models run on the kernels (less one
-#     test that re-executes itself, see below);
-#   - GOARCH=arm64 go build ./... and go vet of core/kernels (asmdecl checks the assembly's frames).
+#   - core/model: -test.short, whose models run on the kernels (less one test that re-executes itself, see
+#     below);
+#   - go vet of core/kernels (asmdecl checks the assembly's frames).
+# BRAINVQ_ARM64_FULL=1 adds GOARCH=arm64 go build ./... and core/nn's tests: both compile gorgonia for arm64,
+# which a cold cache takes minutes over, so the test command (scripts/test.sh) leaves them out.
 # Emulated times say nothing about arm64 speed; only correctness is checked here.
 #
 # Usage: bash scripts/test_arm64.sh
@@ -53,10 +55,11 @@ emulate() {
   step "run $pkg tests under qemu-aarch64" bash -c 'cd "$1" && shift && qemu-aarch64 "$@"' _ "$pkg" "$bin" "$@"
 }
 
-step "cross-compile everything" go build ./...
+full="${BRAINVQ_ARM64_FULL:-0}"
+[[ $full == 1 ]] && step "cross-compile everything" go build ./...
 step "vet the kernels (asmdecl)" go vet ./core/kernels/
 emulate core/kernels -test.short
-emulate core/nn -test.short
+[[ $full == 1 ]] && emulate core/nn -test.short
 # TestCrashBeforeRenameKeepsOldCheckpoint re-executes the test binary as a child, which the kernel cannot
 # run without binfmt_misc for arm64 (qemu-user runs the parent only); it does not touch the kernels.
 emulate core/model -test.short -test.skip '^TestCrashBeforeRenameKeepsOldCheckpoint$'
