@@ -92,6 +92,8 @@ def trained(brainvq, splits):
         learning_rate=2e-3,
         steps_per_epoch=8,
         seed=3,
+        lr_schedule="constant",  # 24 steps: the default warm-up and decay are sized for real runs
+        warmup_steps=0,
     )
     trainer.fit(3, progress=False)
     return trainer, trainer.model

@@ -196,6 +196,16 @@ def test_errors_are_python_exceptions_naming_the_parameter(brainvq, tmp_path, st
         brainvq.Trainer(train, preset="seed", batch_size=2.5)
     with _raises(brainvq, ValueError, "learning_rate: learning rate -1 must be positive"):
         brainvq.Trainer(train, preset="seed", learning_rate=-1)
+    with _raises(
+        brainvq, ValueError, 'recon_loss: reconstruction loss "ssim": choose one of clipped, mse'
+    ):
+        brainvq.Trainer(train, preset="seed", recon_loss="ssim")
+    with _raises(brainvq, ValueError, 'lr_schedule: learning-rate schedule "linear"'):
+        brainvq.Trainer(train, preset="seed", lr_schedule="linear")
+    with _raises(brainvq, ValueError, "ssim_weight: SSIM weight -1 must be ≥ 0"):
+        brainvq.Trainer(train, preset="seed", ssim_weight=-1)
+    with _raises(brainvq, ValueError, "warmup_steps must be at least 0, got -1"):
+        brainvq.Trainer(train, preset="seed", warmup_steps=-1)
     with _raises(brainvq, ValueError, "num_codes: codebook 0×16"):
         brainvq.Trainer(train, preset="seed", num_codes=0)
     with _raises(brainvq, TypeError, "config: .*cannot unmarshal"):
