@@ -1,7 +1,9 @@
+//go:build !amd64
+
 package kernels
 
-// The AVX-512 entry points do not exist on arm64 (useAVX512 is false there): these stubs only let the
-// portable callers compile (the same as sgemm_other.go on the other architectures).
+// The AVX-512 entry points exist only on amd64 (useAVX512 is false elsewhere): these stubs let the portable
+// callers compile on every other architecture.
 
 // scatterRunAVX does not exist off amd64 (useAVX512 is false there).
 func scatterRunAVX(dst *float32, j0, width, stride int, src *float32, ax, ow, lo, hi int) {
