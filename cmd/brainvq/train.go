@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -107,10 +108,10 @@ func (a *trainArgs) check() error {
 	if a.size < train.MinImageSize || a.size%4 != 0 {
 		return fmt.Errorf("--size %d: must be a multiple of 4 and at least %d (validation scores SSIM over an 11×11 window)", a.size, train.MinImageSize)
 	}
-	if a.loss != train.ReconClipped && a.loss != train.ReconMSE {
+	if !slices.Contains(train.ReconLosses(), a.loss) {
 		return fmt.Errorf("--recon-loss %q: choose one of %s", a.loss, strings.Join(train.ReconLosses(), ", "))
 	}
-	if a.schedule != train.ScheduleCosine && a.schedule != train.ScheduleConstant {
+	if !slices.Contains(train.Schedules(), a.schedule) {
 		return fmt.Errorf("--lr-schedule %q: choose one of %s", a.schedule, strings.Join(train.Schedules(), ", "))
 	}
 	if !(a.beta >= 0) || math.IsInf(a.beta, 0) {

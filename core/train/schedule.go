@@ -3,6 +3,7 @@ package train
 import (
 	"fmt"
 	"math"
+	"slices"
 )
 
 // The learning-rate schedules (Options.Schedule).
@@ -46,7 +47,7 @@ func (o Options) Rate(t int) float64 {
 
 // validateSchedule reports a schedule setting out of range.
 func (o Options) validateSchedule() error {
-	if o.Schedule != "" && o.Schedule != ScheduleConstant && o.Schedule != ScheduleCosine {
+	if o.Schedule != "" && !slices.Contains(Schedules(), o.Schedule) {
 		return fmt.Errorf("learning-rate schedule %q: choose one of %s or %s", o.Schedule, ScheduleCosine, ScheduleConstant)
 	}
 	if err := CheckLimit("warmup_steps", "warm-up steps", float64(o.WarmupSteps)); err != nil {

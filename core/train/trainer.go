@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
@@ -70,7 +71,7 @@ func (o Options) Validate() error {
 	if err := CheckLimit("ssim_weight", "SSIM weight", o.SSIMWeight); err != nil {
 		return err
 	}
-	if o.ReconLoss != "" && o.ReconLoss != ReconMSE && o.ReconLoss != ReconClipped {
+	if o.ReconLoss != "" && !slices.Contains(ReconLosses(), o.ReconLoss) {
 		return fmt.Errorf("reconstruction loss %q: choose one of %s", o.ReconLoss, strings.Join(ReconLosses(), ", "))
 	}
 	return nil
