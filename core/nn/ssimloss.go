@@ -40,10 +40,14 @@ func SSIMLoss(v, u *G.Node, mean, weight float32) (*G.Node, error) {
 	return G.ApplyOp(&ssimLossOp{opBase: newBase(), shape: sh.Clone(), mean: mean, weight: weight}, v, u)
 }
 
+// ssimLossOp computes, in its forward pass, both the SSIM of every image and its gradient ∂SSIM/∂ŷ
+// (metrics.SSIMGrad returns both for the price of one pass); the gradient op, which the tape runs after it
+// in the same pass over the same inputs, only scales that cache. x, y and dssim are reused every step.
 type ssimLossOp struct {
 	opBase
 	shape        tensor.Shape
 	mean, weight float32
+	x, y, dssim  []float32
 }
 
 func (op *ssimLossOp) Arity() int { return 2 }
@@ -61,21 +65,28 @@ func (op *ssimLossOp) WriteHash(h hash.Hash) { writeHash(h, op) }
 func (op *ssimLossOp) Hashcode() uint32      { return hashOf(op) }
 func (op *ssimLossOp) DiffWRT(int) []bool    { return []bool{true, false} }
 
-// images returns the batch's targets x = u + mean and reconstructions ŷ = clip(v + mean, 0, 1).
-func (op *ssimLossOp) images(v, u []float32) (x, y []float32) {
-	x, y = make([]float32, len(v)), make([]float32, len(v))
-	for i := range v {
-		x[i] = u[i] + op.mean
-		y[i] = min(1, max(0, v[i]+op.mean))
+// images sets the batch's targets x = u + mean and reconstructions ŷ = clip(v + mean, 0, 1).
+func (op *ssimLossOp) images(v, u []float32) {
+	if len(op.x) != len(v) {
+		op.x, op.y, op.dssim = make([]float32, len(v)), make([]float32, len(v)), make([]float32, len(v))
 	}
-	return x, y
+	for i := range v {
+		op.x[i] = u[i] + op.mean
+		op.y[i] = min(1, max(0, v[i]+op.mean))
+	}
 }
 
 func (op *ssimLossOp) Do(in ...G.Value) (G.Value, error) {
-	b := op.shape[0]
-	x, y := op.images(f32(in[0]), f32(in[1]))
+	b, h, w := op.shape[0], op.shape[2], op.shape[3]
+	op.images(f32(in[0]), f32(in[1]))
+	size := h * w
+	ssim := make([]float64, b)
+	parallel.Tasks(b, func(i, _ int) {
+		lo, hi := i*size, (i+1)*size
+		ssim[i] = metrics.SSIMGrad(op.dssim[lo:hi], op.x[lo:hi], op.y[lo:hi], h, w)
+	})
 	var sum float64
-	for _, v := range metrics.SSIMBatch(x, y, b, op.shape[2], op.shape[3]) {
+	for _, v := range ssim {
 		sum += v
 	}
 	return G.NewF32(op.weight * float32(1-sum/float64(b))), nil
@@ -89,7 +100,7 @@ func (op *ssimLossOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 	return G.Nodes{d, nil}, nil
 }
 
-// ssimGradOp: (v, u, g) → −g·(weight/B)·∂SSIM/∂ŷ·[0 < v+mean < 1].
+// ssimGradOp: (v, u, g) → −g·(weight/B)·∂SSIM/∂ŷ·[0 < v+mean < 1], with ∂SSIM/∂ŷ from the loss's forward pass.
 type ssimGradOp struct {
 	opBase
 	l   *ssimLossOp
@@ -124,19 +135,16 @@ func (op *ssimGradOp) UsePreallocDo(pre G.Value, in ...G.Value) (G.Value, error)
 		return nil, fmt.Errorf("%v: gradient is %T, want a float32 scalar", op, in[2].Data())
 	}
 	v, out := f32(in[0]), f32(pre)
-	b, h, w := op.l.shape[0], op.l.shape[2], op.l.shape[3]
-	x, y := op.l.images(v, f32(in[1]))
-	c := -g * op.l.weight / float32(b)
-	size := h * w
-	parallel.Tasks(b, func(i, _ int) {
-		lo, hi := i*size, (i+1)*size
-		d := out[lo:hi]
-		metrics.SSIMGrad(d, x[lo:hi], y[lo:hi], h, w)
-		for j := range d {
-			if p := v[lo+j] + op.l.mean; p > 0 && p < 1 {
-				d[j] *= c
+	if len(op.l.dssim) != len(v) {
+		return nil, fmt.Errorf("%v: the loss's forward pass has not run", op)
+	}
+	c := -g * op.l.weight / float32(op.l.shape[0])
+	elementwise(len(v), func(lo, hi int) {
+		for j := lo; j < hi; j++ {
+			if p := v[j] + op.l.mean; p > 0 && p < 1 {
+				out[j] = c * op.l.dssim[j]
 			} else {
-				d[j] = 0
+				out[j] = 0
 			}
 		}
 	})
