@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/brainvq/brainvq/core/prior"
 )
@@ -64,6 +65,7 @@ func priorMetadata(p *prior.Prior, opt Options) []stringPair {
 		{"channels", strconv.Itoa(c.Channels)},
 		{"layers", strconv.Itoa(c.Layers)},
 		{"kernel", strconv.Itoa(c.Kernel)},
+		{"dilations", dilationList(c)},
 		{"head_channels", strconv.Itoa(c.HeadChannels)},
 		{"vqvae_fingerprint", vq},
 		{"sampling", PriorSampling},
@@ -80,11 +82,12 @@ func priorMetadata(p *prior.Prior, opt Options) []stringPair {
 //
 //   - embedding: Transpose(Gather(embed, codes), perm 0,3,1,2) → [N,D,h,w], then Concat with the coordinate
 //     channels (initializer "coords" [1,2,h,w] Expanded to N) → x [N,D+2,h,w];
-//   - vertical stack: one k×k Conv (pads k/2 all round) whose weights are stored with the causal mask
+//   - vertical stack: one k×k Conv dilated by the layer's d (pads d·(k/2) all round) whose weights are stored with the causal mask
 //     already applied (initializer "l<l>.v.weight_masked"), plus Unsqueeze(Gather(l<l>.v.cond, level))
 //     [N,2C,1,1];
 //   - horizontal stack: the shifted 1×1 products Σ_{s∈J} W_h,s · shift_s(h) are one Conv with a
-//     1×(k/2+1) kernel and pads (0, k/2) on the left only: kernel column t reads column j − (k/2 − t), so
+//     1×(k/2+1) kernel dilated by (1, d) and pads (0, d·(k/2)) on the left only: kernel column t reads
+//     column j − (k/2 − t)·d, so
 //     tap t holds W_h,(k/2−t) ("l<l>.h.weight_taps"; the s = 0 tap is zero in the first layer, whose J
 //     starts at 1). Zero padding is the zero fill of the shift. Then + the vertical link Conv(a_v, W_vh)
 //     and the class bias;
@@ -186,10 +189,14 @@ func (b *builder) priorBody(p *prior.Prior, codes, level, out string) error {
 		s := b.op("Sigmoid", []string{hi}, name+"/sigmoid")
 		return b.op("Mul", []string{t, s}, name)
 	}
-	conv := func(x, w, bias, name string, kh, kw int64, pads ...int64) string {
+	// dconv is a Conv dilated by (dh, dw); conv an undilated one.
+	dconv := func(x, w, bias, name string, kh, kw, dh, dw int64, pads ...int64) string {
 		return b.op("Conv", []string{x, w, bias}, name,
 			intsAttr("kernel_shape", kh, kw), intsAttr("strides", 1, 1), intsAttr("pads", pads...),
-			intsAttr("dilations", 1, 1), intAttr("group", 1))
+			intsAttr("dilations", dh, dw), intAttr("group", 1))
+	}
+	conv := func(x, w, bias, name string, kh, kw int64, pads ...int64) string {
+		return dconv(x, w, bias, name, kh, kw, 1, 1, pads...)
 	}
 
 	v, h := x, x
@@ -202,7 +209,9 @@ func (b *builder) priorBody(p *prior.Prior, codes, level, out string) error {
 		if err != nil {
 			return err
 		}
-		av := conv(v, vwm, vb, pre+".v.conv", int64(k), int64(k), int64(half), int64(half), int64(half), int64(half))
+		d := int64(c.Dilation(l))
+		pv := d * int64(half)
+		av := dconv(v, vwm, vb, pre+".v.conv", int64(k), int64(k), d, d, pv, pv, pv, pv)
 		if av, err = classBias(av, pre+".v.cond", pre+".v"); err != nil {
 			return err
 		}
@@ -225,7 +234,7 @@ func (b *builder) priorBody(p *prior.Prior, codes, level, out string) error {
 		if err != nil {
 			return err
 		}
-		hc := conv(h, hw, hb, pre+".h.conv", 1, int64(half+1), 0, int64(half), 0, 0)
+		hc := dconv(h, hw, hb, pre+".h.conv", 1, int64(half+1), 1, d, 0, pv, 0, 0)
 		ah := b.op("Add", []string{hc, link}, pre+".h.sum")
 		if ah, err = classBias(ah, pre+".h.cond", pre+".h"); err != nil {
 			return err
@@ -268,6 +277,15 @@ func (b *builder) priorBody(p *prior.Prior, codes, level, out string) error {
 	}
 	conv(hid, w2, b2, out, 1, 1, 0, 0, 0, 0)
 	return nil
+}
+
+// dilationList is the metadata value of the layers' dilations: "1,2,4,…".
+func dilationList(c prior.Config) string {
+	d := make([]string, c.Layers)
+	for l := range d {
+		d[l] = strconv.Itoa(c.Dilation(l))
+	}
+	return strings.Join(d, ",")
 }
 
 // maskedVertical returns layer l's vertical weights [2C,In,k,k] times prior.Config.VerticalMask(l).

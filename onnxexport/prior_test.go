@@ -27,6 +27,7 @@ func testPriors(t *testing.T) []*prior.Prior {
 	for i, cfg := range []prior.Config{
 		{NumCodes: 10, CodeDim: 3, Grid: 5, Channels: 4, Layers: 3, Kernel: 3, HeadChannels: 6, Levels: 4},
 		{NumCodes: 7, CodeDim: 2, Grid: 6, Channels: 3, Layers: 2, Kernel: 5, HeadChannels: 5, Levels: 0},
+		{NumCodes: 9, CodeDim: 3, Grid: 8, Channels: 4, Layers: 4, Kernel: 3, HeadChannels: 6, Levels: 2, Dilations: []int{1, 2, 4, 1}},
 	} {
 		p, err := testmodel.Prior(cfg, uint64(40+i))
 		if err != nil {
@@ -73,7 +74,7 @@ func checkPriorModel(t *testing.T, b []byte, p *prior.Prior) {
 		"graph": "prior", "num_codes": fmt.Sprint(c.NumCodes), "code_dim": fmt.Sprint(c.CodeDim),
 		"grid": fmt.Sprint(c.Grid), "levels": fmt.Sprint(c.Levels), "classes": fmt.Sprint(c.Levels + 1),
 		"null_class": fmt.Sprint(c.Levels), "channels": fmt.Sprint(c.Channels), "layers": fmt.Sprint(c.Layers),
-		"kernel": fmt.Sprint(c.Kernel), "head_channels": fmt.Sprint(c.HeadChannels), "vqvae_fingerprint": p.VQ,
+		"kernel": fmt.Sprint(c.Kernel), "dilations": dilationList(c), "head_channels": fmt.Sprint(c.HeadChannels), "vqvae_fingerprint": p.VQ,
 		"sampling": PriorSampling, "uniforms": PriorUniforms, "brainvq_version": model.Version, "producer": "brainvq",
 	} {
 		if meta[k] != want {
@@ -199,18 +200,21 @@ func checkPriorModel(t *testing.T, b []byte, p *prior.Prior) {
 		for _, a := range n.msgs(t, 5) {
 			attrs[a.str(1)] = a
 		}
-		ks, pads := attrs["kernel_shape"].ints(8), attrs["pads"].ints(8)
+		ks, pads, dil := attrs["kernel_shape"].ints(8), attrs["pads"].ints(8), attrs["dilations"].ints(8)
+		var l int
+		fmt.Sscanf(n.str(3), "l%d.", &l)
+		d := int64(c.Dilation(l))
 		var want []int64
 		switch {
 		case strings.HasSuffix(n.str(3), ".v.conv"):
-			want = []int64{int64(k), int64(k), int64(half), int64(half), int64(half), int64(half)}
+			want = []int64{int64(k), int64(k), d * int64(half), d * int64(half), d * int64(half), d * int64(half), d, d}
 		case strings.HasSuffix(n.str(3), ".h.conv"): // left padding only: the shifts move columns right
-			want = []int64{1, int64(half + 1), 0, int64(half), 0, 0}
+			want = []int64{1, int64(half + 1), 0, d * int64(half), 0, 0, 1, d}
 		default:
-			want = []int64{1, 1, 0, 0, 0, 0}
+			want = []int64{1, 1, 0, 0, 0, 0, 1, 1}
 		}
-		if !slices.Equal(append(ks, pads...), want) {
-			t.Errorf("Conv %s: kernel %v pads %v, want kernel+pads %v", n.str(3), ks, pads, want)
+		if got := append(append(ks, pads...), dil...); !slices.Equal(got, want) {
+			t.Errorf("Conv %s: kernel+pads+dilations %v, want %v", n.str(3), got, want)
 		}
 		if _, ok := attrs["auto_pad"]; ok {
 			t.Errorf("Conv %s has auto_pad", n.str(3))

@@ -267,11 +267,13 @@ type priorSettings struct {
 	Kernel       int  `json:"kernel"`
 	HeadChannels int  `json:"head_channels"`
 	Levels       *int `json:"levels"`
+	// Dilations per layer; null: prior.DefaultDilations for the layer count.
+	Dilations []int `json:"dilations"`
 }
 
 // NewPriorTrainer starts training a fresh prior over the codes of the VQ-VAE modelH, on the code set
 // trainCodes (PriorEncode of the training dataset under the same model). configJSON overrides the prior's
-// channels, layers, kernel, head_channels and levels (default: the training codes' largest level + 1);
+// channels, layers, kernel, head_channels, dilations and levels (default: the training codes' largest level + 1);
 // optionsJSON overrides batch_size, learning_rate, seed, steps_per_epoch and null_fraction (PriorDefaults
 // lists the defaults). Unknown keys are errors. It returns a prior-trainer handle.
 func NewPriorTrainer(modelH, trainCodes int64, configJSON, optionsJSON string) (h int64, err error) {
@@ -298,8 +300,7 @@ func NewPriorTrainer(modelH, trainCodes int64, configJSON, optionsJSON string) (
 	if set.Levels != nil {
 		levels = *set.Levels
 	}
-	cfg := prior.ConfigFor(mm, levels)
-	cfg.Channels, cfg.Layers, cfg.Kernel, cfg.HeadChannels = set.Channels, set.Layers, set.Kernel, set.HeadChannels
+	cfg := prior.ConfigFor(mm, levels).Sized(set.Channels, set.Layers, set.Kernel, set.HeadChannels, set.Dilations)
 	if err := cfg.Validate(); err != nil {
 		return 0, badArg(faultyField(cfg, def, prior.Config.Validate, "config"), err)
 	}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/brainvq/brainvq/core/atomicfile"
@@ -66,6 +67,7 @@ func priorTrain(args []string) error {
 	layers := fs.Int("layers", prior.DefaultLayers, "gated layers")
 	kernel := fs.Int("kernel", prior.DefaultKernel, "kernel size k (odd): k×k vertical, k/2+1 horizontal taps")
 	head := fs.Int("head", prior.DefaultHeadChannels, "channels of the head's hidden layer")
+	dilations := fs.String("dilations", "", "comma-separated dilation of each layer (default 1,2,4,8,16,1,2,… capped by the grid)")
 	noLevels := fs.Bool("unconditional", false, "ignore the slice levels in the file names")
 	resume := fs.Bool("resume", false, "continue RUN/"+priorFile+" (settings then come from it)")
 	resize := fs.Bool("resize", false, "resample images of other sizes to the model's size instead of failing")
@@ -135,16 +137,19 @@ func priorTrain(args []string) error {
 		}
 		fmt.Fprintf(os.Stderr, "resuming %s after epoch %d\n", path, tr.Epochs())
 	} else {
-		cfg := prior.ConfigFor(m, sets["train"].MaxLevel()+1)
-		cfg.Channels, cfg.Layers, cfg.Kernel, cfg.HeadChannels = *channels, *layers, *kernel, *head
+		dil, err := parseInts(*dilations)
+		if err != nil {
+			return fmt.Errorf("--dilations %q: %w", *dilations, err)
+		}
+		cfg := prior.ConfigFor(m, sets["train"].MaxLevel()+1).Sized(*channels, *layers, *kernel, *head, dil)
 		if err := cfg.Validate(); err != nil {
 			return fmt.Errorf("flags: %w", err)
 		}
 		if tr, err = train.NewPriorTrainer(cfg, m.Weights[model.CodebookName].Data, prior.Fingerprint(m), opt); err != nil {
 			return err
 		}
-		fmt.Fprintf(os.Stderr, "prior: %d gated layers of %d channels, kernel %d, %d levels, %d parameters, %.1f GFLOP per grid\n",
-			cfg.Layers, cfg.Channels, cfg.Kernel, cfg.Levels, countParams(tr.Prior.Weights), cfg.FLOPs()/1e9)
+		fmt.Fprintf(os.Stderr, "prior: %d gated layers of %d channels, kernel %d, dilations %v (sees %d rows up), %d levels, %d parameters, %.1f GFLOP per grid\n",
+			cfg.Layers, cfg.Channels, cfg.Kernel, cfg.Dilations, cfg.ReceptiveRows(), cfg.Levels, countParams(tr.Prior.Weights), cfg.FLOPs()/1e9)
 	}
 	uni := prior.NewUnigram(sets["train"], m.Config.NumCodes)
 	fmt.Fprintf(os.Stderr, "unigram baseline on validation: %.3f bits/code, accuracy %.3f\n", uni.BitsPerCode(sets["validate"]), uni.Accuracy(sets["validate"]))
@@ -320,4 +325,20 @@ func lockRun(dir string) (*runlock.Lock, error) {
 		return nil, err
 	}
 	return lock, nil
+}
+
+// parseInts reads a comma-separated list of integers; "" is nil.
+func parseInts(s string) ([]int, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		v, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil {
+			return nil, fmt.Errorf("%q is not an integer", f)
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }

@@ -203,3 +203,49 @@ func TestCrossEntropyValueAndGradient(t *testing.T) {
 		t.Fatal("a target outside [0,K) ran without error")
 	}
 }
+
+// TestDilatedConvGradient differentiates the dilated convolution the prior builds,
+// BatchToSpace(Conv(SpaceToBatch(x, d)), d), against finite differences in x and w, and checks that the
+// round trip without the convolution is the identity.
+func TestDilatedConvGradient(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 9))
+	g := G.NewGraph()
+	x, xd := randTensor(g, rng, "x", 1, 2, 3, 4, 8)
+	w, wd := randTensor(g, rng, "w", 0.5, 3, 3, 3, 3)
+	b, _ := randTensor(g, rng, "b", 0.1, 3)
+	s, err := SpaceToBatch(x, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := []int(s.Shape()); got[0] != 8 || got[2] != 2 || got[3] != 4 {
+		t.Fatalf("SpaceToBatch shape %v, want [8 3 2 4]", got)
+	}
+	y, err := Conv(s, w, b, ConvSpec{Kernel: 3, Stride: 1, Pad: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if y, err = BatchToSpace(y, 2); err != nil {
+		t.Fatal(err)
+	}
+	round, err := BatchToSpace(s, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := Add(y, round)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cost := costOf(t, g, rng, sum)
+	vm, gr := gradsOf(t, g, cost, x, w)
+	got := round.Value().Data().([]float32)
+	for i := range xd {
+		if got[i] != xd[i] {
+			t.Fatalf("BatchToSpace(SpaceToBatch(x))[%d] = %g, want %g", i, got[i], xd[i])
+		}
+	}
+	fdCheck(t, "dx", vm, cost, gr[0], xd, rng)
+	fdCheck(t, "dw", vm, cost, gr[1], wd, rng)
+	if _, err := SpaceToBatch(x, 3); err == nil {
+		t.Fatal("SpaceToBatch accepted a factor that does not divide the grid")
+	}
+}

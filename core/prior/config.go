@@ -16,9 +16,9 @@
 // the rows strictly above the centre (A, first layer) or the rows up to and including the centre (B), and
 // s_j for a shift of the row by j columns to the right:
 //
-//	vertical:   a_v = W_v ⊛ v + b_v + T_v[ℓ]                        [N,2C,h,w]
+//	vertical:   a_v = W_v ⊛_d v + b_v + T_v[ℓ]                      [N,2C,h,w]
 //	            v'  = tanh(a_v[:C]) ⊙ σ(a_v[C:])
-//	horizontal: a_h = Σ_{j∈J} W_h,j · s_j(h) + b_h + W_vh · a_v + b_vh + T_h[ℓ]
+//	horizontal: a_h = Σ_{j∈J} W_h,j · s_{j·d}(h) + b_h + W_vh · a_v + b_vh + T_h[ℓ]
 //	            h'  = h + W_o · (tanh(a_h[:C]) ⊙ σ(a_h[C:])) + b_o   (no "h +" in the first layer)
 //
 // with J = {1 … k/2} in the first layer and {0 … k/2} after it, 1×1 convolutions written as products, and
@@ -26,6 +26,12 @@
 // a fraction of the batches, so it samples unconditionally too). By induction the vertical stack at row i
 // sees only rows < i and the horizontal stack at (i,j) sees row i only up to column j−1: the logits at a
 // position never depend on its own code or on later ones (the tests change codes and check).
+//
+// Layer l is dilated by d = d_l (Dilations; Yu & Koltun 2016): its kernel taps lie d rows and d columns
+// apart (⊛_d) and its horizontal shifts are j·d. Masks and causality are unchanged — a tap above stays
+// above — but the receptive field grows by d·(k/2) rows per layer instead of k/2, so a few layers span the
+// grid. A dilated convolution is computed as an ordinary one on the d² interleaved sub-grids
+// (kernels.SpaceToBatch), which is exact with zero padding because d divides the grid side.
 //
 // The head turns the last horizontal stack into logits over the K codes:
 // z = W_2 · relu(W_1 · relu(h) + b_1) + b_2, [N,K,h,w]; training minimises the cross-entropy of the true
@@ -50,6 +56,9 @@ type Config struct {
 	Kernel       int `json:"kernel"`        // k (odd): vertical k×k kernels, horizontal taps k/2+1 (k/2 in layer 0)
 	HeadChannels int `json:"head_channels"` // channels of the head's hidden 1×1 layer
 	Levels       int `json:"levels"`        // L slice levels 0…L−1; class L means "no level"
+	// Dilations holds each layer's dilation d_l (see the package comment); empty means 1 everywhere (the
+	// priors written before dilation existed). Every d_l divides Grid.
+	Dilations []int `json:"dilations,omitempty"`
 }
 
 // Defaults of a new prior, beside the VQ-VAE's facts (K, D, grid) and the data's levels: sized to train in
@@ -64,6 +73,50 @@ const (
 	MaxLevels = 1024
 )
 
+// DefaultDilations returns the dilations of a new prior with layers layers over a grid×grid code grid:
+// 1, 2, 4, 8, 16, 1, 2, … (the first layer always 1), each capped at the largest power of two that divides
+// grid. Eight layers of 3×3 kernels so dilated see 38 rows up and 38 columns to each side — most of a
+// 64×64 grid — where undilated ones see 8: enough to place a head outline, which the undilated prior
+// could not (its samples were background with fragments).
+func DefaultDilations(layers, grid int) []int {
+	top := 1
+	for grid%(2*top) == 0 && 2*top <= 16 {
+		top *= 2
+	}
+	d := make([]int, layers)
+	for l := range d {
+		d[l] = min(1<<(l%5), top)
+	}
+	return d
+}
+
+// Sized returns c with the given sizes, and dilations (nil: DefaultDilations for the new layer count).
+func (c Config) Sized(channels, layers, kernel, head int, dilations []int) Config {
+	c.Channels, c.Layers, c.Kernel, c.HeadChannels = channels, layers, kernel, head
+	c.Dilations = dilations
+	if dilations == nil {
+		c.Dilations = DefaultDilations(layers, c.Grid)
+	}
+	return c
+}
+
+// Dilation is layer l's dilation d_l.
+func (c Config) Dilation(l int) int {
+	if len(c.Dilations) == 0 {
+		return 1
+	}
+	return c.Dilations[l]
+}
+
+// ReceptiveRows is how many rows above a position its logits can see: Σ_l d_l·(k/2).
+func (c Config) ReceptiveRows() int {
+	r := 0
+	for l := range c.Layers {
+		r += c.Dilation(l) * (c.Kernel / 2)
+	}
+	return r
+}
+
 // MaxSamples bounds the grids of one sampling request from the command or Python.
 const MaxSamples = 4096
 
@@ -71,15 +124,15 @@ const MaxSamples = 4096
 // slice levels; callers then change the sizes they are asked to.
 func ConfigFor(m *model.Model, levels int) Config {
 	c := m.Config
-	return Config{NumCodes: c.NumCodes, CodeDim: c.CodeDim, Grid: c.LatentSize(), Channels: DefaultChannels,
-		Layers: DefaultLayers, Kernel: DefaultKernel, HeadChannels: DefaultHeadChannels, Levels: levels}
+	return Config{NumCodes: c.NumCodes, CodeDim: c.CodeDim, Grid: c.LatentSize(), Levels: levels}.
+		Sized(DefaultChannels, DefaultLayers, DefaultKernel, DefaultHeadChannels, nil)
 }
 
 // NewConfig returns the default prior for a VQ-VAE with k codes of dimension d on a grid×grid latent
 // grid, conditioned on levels slice levels (0: unconditional only).
 func NewConfig(k, d, grid, levels int) (Config, error) {
-	c := Config{NumCodes: k, CodeDim: d, Grid: grid, Channels: DefaultChannels, Layers: DefaultLayers,
-		Kernel: DefaultKernel, HeadChannels: DefaultHeadChannels, Levels: levels}
+	c := Config{NumCodes: k, CodeDim: d, Grid: grid, Levels: levels}.
+		Sized(DefaultChannels, DefaultLayers, DefaultKernel, DefaultHeadChannels, nil)
 	return c, c.Validate()
 }
 
@@ -94,6 +147,13 @@ func (c Config) Validate() error {
 		return fmt.Errorf("prior: kernel %d must be odd and ≥ 3", c.Kernel)
 	case c.Levels < 0 || c.Levels > MaxLevels:
 		return fmt.Errorf("prior: %d levels outside [0,%d]", c.Levels, MaxLevels)
+	case len(c.Dilations) != 0 && len(c.Dilations) != c.Layers:
+		return fmt.Errorf("prior: %d dilations for %d layers", len(c.Dilations), c.Layers)
+	}
+	for l, d := range c.Dilations {
+		if d < 1 || c.Grid%d != 0 {
+			return fmt.Errorf("prior: layer %d's dilation %d must be ≥ 1 and divide the grid side %d", l, d, c.Grid)
+		}
 	}
 	return nil
 }

@@ -26,7 +26,9 @@ import (
 // rowCache holds the state of one layer while a row is sampled.
 type rowCache struct {
 	in   int         // input channels of the layer
-	hist [][]float32 // vertical input rows i−k/2 … i (oldest first), each [in][W+k−1][N] with zero margins
+	d    int         // its dilation
+	wp   int         // padded row width W + 2·d·(k/2)
+	hist [][]float32 // vertical input rows i−d·(k/2) … i (oldest first), each [in][wp][N] with zero margins
 	h    []float32   // horizontal input of the current row [in][W][N]
 	av   []float32   // vertical pre-activation of the row [2C][W][N]
 	vout []float32   // its gated output [C][W][N], the next layer's vertical input row
@@ -44,7 +46,7 @@ func (p *Prior) Sample(r Request) ([]int32, error) {
 	}
 	c, w := p.Config, p.Weights
 	g, n, k, half := c.Grid, r.N, c.Kernel, c.Kernel/2
-	c2, wp := 2*c.Channels, g+k-1
+	c2 := 2 * c.Channels
 	hw := g * g
 	caches := make([]*rowCache, c.Layers+1) // caches[L] holds the last layer's horizontal output
 	for l := 0; l <= c.Layers; l++ {
@@ -54,9 +56,11 @@ func (p *Prior) Sample(r Request) ([]int32, error) {
 		}
 		rc := &rowCache{in: in, h: make([]float32, in*g*n)}
 		if l < c.Layers {
-			rc.hist = make([][]float32, half+1)
+			rc.d = c.Dilation(l)
+			rc.wp = g + 2*half*rc.d
+			rc.hist = make([][]float32, half*rc.d+1)
 			for i := range rc.hist {
-				rc.hist[i] = make([]float32, in*wp*n)
+				rc.hist[i] = make([]float32, in*rc.wp*n)
 			}
 			rc.av = make([]float32, c2*g*n)
 			rc.avh = make([]float32, c2*g*n)
@@ -104,10 +108,10 @@ func (p *Prior) Sample(r Request) ([]int32, error) {
 					copy(ah[o*n:(o+1)*n], rc.avh[(o*g+j)*n:(o*g+j+1)*n])
 				}
 				for si, s := range c.Shifts(l) {
-					if j-s < 0 {
+					if j-s*rc.d < 0 {
 						continue
 					}
-					kernels.RowGemm(ah, n, rc.hw[si], rc.h[(j-s)*n:], g*n, c2, rc.in, n)
+					kernels.RowGemm(ah, n, rc.hw[si], rc.h[(j-s*rc.d)*n:], g*n, c2, rc.in, n)
 				}
 				addRowBias(ah, w[pre+".h.bias"].Data, w[pre+".h.cond"].Data, r.Classes, c2, 1, n)
 				kernels.Gate(gated, ah, 1, c.Channels, n)
@@ -159,10 +163,11 @@ func (p *Prior) Sample(r Request) ([]int32, error) {
 				}
 				codes[q] = code
 				e := embed[int(code)*c.CodeDim : (int(code)+1)*c.CodeDim]
-				cur := caches[0].hist[half] // row i of the input, read by row i+1's vertical pass
+				first := caches[0]
+				cur := first.hist[len(first.hist)-1] // row i of the input, read by later rows' vertical passes
 				put := func(dd int, v float32) {
-					caches[0].h[(dd*g+j)*n+s] = v
-					cur[(dd*wp+half+j)*n+s] = v
+					first.h[(dd*g+j)*n+s] = v
+					cur[(dd*first.wp+half*first.d+j)*n+s] = v
 				}
 				for dd, v := range e {
 					put(dd, v)
@@ -176,14 +181,15 @@ func (p *Prior) Sample(r Request) ([]int32, error) {
 }
 
 // verticalRow computes, for the row about to be sampled, every layer's vertical pre-activation a_v and
-// link a_vh, and moves each layer's history one row down. On entry caches[0].hist[half] holds the
-// embedding of the row just sampled (zeros before the first row).
+// link a_vh, and moves each layer's history one row down. On entry the newest row of caches[0].hist holds
+// the embedding of the row just sampled (zeros before the first row). With dilation d the masked tap
+// (ky,kx) of a layer reads the row d·(k/2−ky) above, hist[ky·d], at column offset (kx−k/2)·d.
 func (p *Prior) verticalRow(caches []*rowCache, classes []int32, n int) {
 	c, w := p.Config, p.Weights
 	g, half := c.Grid, c.Kernel/2
-	c2, wp := 2*c.Channels, g+c.Kernel-1
-	// Layer 0's input rows are embeddings of final rows: rotate so that hist[half] is a fresh zero row
-	// (row i's embedding, written while row i is sampled) and hist[half−1] the row just finished.
+	c2 := 2 * c.Channels
+	// Layer 0's input rows are embeddings of final rows: rotate so that the newest is a fresh zero row
+	// (row i's embedding, written while row i is sampled) and the one before it the row just finished.
 	rotate(caches[0].hist)
 	for l := range c.Layers {
 		rc := caches[l]
@@ -191,7 +197,7 @@ func (p *Prior) verticalRow(caches []*rowCache, classes []int32, n int) {
 		clear(rc.av)
 		for t, tap := range rc.taps {
 			ky, kx := rc.at[t][0], rc.at[t][1]
-			kernels.Sgemm(false, false, c2, g*n, rc.in, 1, tap, rc.in, rc.hist[ky][kx*n:], wp*n, 1, rc.av, g*n)
+			kernels.Sgemm(false, false, c2, g*n, rc.in, 1, tap, rc.in, rc.hist[ky*rc.d][kx*rc.d*n:], rc.wp*n, 1, rc.av, g*n)
 		}
 		addRowBias(rc.av, w[pre+".v.bias"].Data, w[pre+".v.cond"].Data, classes, c2, g, n)
 		kernels.Sgemm(false, false, c2, g*n, c2, 1, w[pre+".vh.weight"].Data, c2, rc.av, g*n, 0, rc.avh, g*n)
@@ -208,9 +214,10 @@ func (p *Prior) verticalRow(caches []*rowCache, classes []int32, n int) {
 			rotate(next.hist)
 			gated := rc.vout
 			kernels.Gate(gated, rc.av, 1, c.Channels, g*n)
-			row := next.hist[half]
+			row := next.hist[len(next.hist)-1]
+			off := half * next.d
 			for ch := range c.Channels {
-				copy(row[(ch*wp+half)*n:(ch*wp+half+g)*n], gated[ch*g*n:(ch+1)*g*n])
+				copy(row[(ch*next.wp+off)*n:(ch*next.wp+off+g)*n], gated[ch*g*n:(ch+1)*g*n])
 			}
 		}
 	}

@@ -117,8 +117,19 @@ func (p *Prior) stacks(x []float32, classes []int32, n int) []float32 {
 	for l := range c.Layers {
 		pre, in := LayerName(l), c.In(l)
 		// Vertical stack: masked k×k convolution, level bias, gate.
-		kernels.Conv2D(kernels.ConvShape{N: n, C: in, H: g, W: g, K: c2, KH: c.Kernel, KW: c.Kernel, Stride: 1, Pad: c.Kernel / 2},
-			v, p.maskedVertical(l), w[pre+".v.bias"].Data, av)
+		d := c.Dilation(l)
+		if d == 1 {
+			kernels.Conv2D(kernels.ConvShape{N: n, C: in, H: g, W: g, K: c2, KH: c.Kernel, KW: c.Kernel, Stride: 1, Pad: c.Kernel / 2},
+				v, p.maskedVertical(l), w[pre+".v.bias"].Data, av)
+		} else {
+			// Dilated: an ordinary convolution of the d² sub-grids (see the package comment).
+			sub := make([]float32, n*in*hw)
+			kernels.SpaceToBatch(sub, v, n, in, g, g, d)
+			out := make([]float32, n*c2*hw)
+			kernels.Conv2D(kernels.ConvShape{N: n * d * d, C: in, H: g / d, W: g / d, K: c2, KH: c.Kernel, KW: c.Kernel, Stride: 1, Pad: c.Kernel / 2},
+				sub, p.maskedVertical(l), w[pre+".v.bias"].Data, out)
+			kernels.BatchToSpace(av, out, n, c2, g, g, d)
+		}
 		addClassBias(av, w[pre+".v.cond"].Data, classes, n, c2, hw)
 		// Horizontal stack: the vertical link, the shifted 1×1 products, level bias, gate.
 		one := kernels.ConvShape{N: n, C: c2, H: g, W: g, K: c2, KH: 1, KW: 1, Stride: 1}
@@ -129,7 +140,7 @@ func (p *Prior) stacks(x []float32, classes []int32, n int) []float32 {
 			if i == 0 {
 				b = w[pre+".h.bias"].Data
 			}
-			kernels.ShiftRows(shifted[:n*in*hw], h, n*in*g, g, s)
+			kernels.ShiftRows(shifted[:n*in*hw], h, n*in*g, g, s*d)
 			kernels.Conv2DOpts(one, shifted, w[fmt.Sprintf("%s.h%d.weight", pre, s)].Data, b, ah, kernels.ConvOpts{Accumulate: true})
 		}
 		addClassBias(ah, w[pre+".h.cond"].Data, classes, n, c2, hw)

@@ -9,9 +9,12 @@ import (
 
 // testPrior returns a small prior with random weights everywhere (biases and level tables too), so that no
 // path is silently zero.
-func testPrior(t testing.TB, layers, kernel int) *Prior {
+func testPrior(t testing.TB, layers, kernel int, dilations ...int) *Prior {
 	t.Helper()
 	cfg := Config{NumCodes: 6, CodeDim: 3, Grid: 5, Channels: 4, Layers: layers, Kernel: kernel, HeadChannels: 6, Levels: 3}
+	if len(dilations) > 0 {
+		cfg.Grid, cfg.Dilations = 8, dilations // a grid the dilations divide
+	}
 	rng := rand.New(rand.NewPCG(3, uint64(layers*10+kernel)))
 	cb := make([]float32, cfg.NumCodes*cfg.CodeDim)
 	for i := range cb {
@@ -51,8 +54,11 @@ func randomCodes(rng *rand.Rand, p *Prior, n int) ([]int32, []int32) {
 // Changing the code at position q must leave the logits of every position up to q (raster order) exactly
 // as they were, and change some later ones.
 func TestLogitsAreCausal(t *testing.T) {
-	for _, tc := range []struct{ layers, kernel int }{{1, 3}, {3, 3}, {2, 5}} {
-		p := testPrior(t, tc.layers, tc.kernel)
+	for _, tc := range []struct {
+		layers, kernel int
+		dilations      []int
+	}{{1, 3, nil}, {3, 3, nil}, {2, 5, nil}, {3, 3, []int{1, 2, 4}}, {2, 5, []int{2, 4}}, {4, 3, []int{1, 8, 2, 1}}} {
+		p := testPrior(t, tc.layers, tc.kernel, tc.dilations...)
 		rng := rand.New(rand.NewPCG(1, 1))
 		codes, classes := randomCodes(rng, p, 2)
 		base, err := p.Logits(codes, classes, 2)
@@ -92,8 +98,11 @@ func TestLogitsAreCausal(t *testing.T) {
 }
 
 func TestFastSamplerEqualsNaive(t *testing.T) {
-	for _, tc := range []struct{ layers, kernel int }{{1, 3}, {3, 3}, {2, 5}} {
-		p := testPrior(t, tc.layers, tc.kernel)
+	for _, tc := range []struct {
+		layers, kernel int
+		dilations      []int
+	}{{1, 3, nil}, {3, 3, nil}, {2, 5, nil}, {3, 3, []int{1, 2, 4}}, {2, 5, []int{2, 4}}, {4, 3, []int{1, 8, 2, 1}}} {
+		p := testPrior(t, tc.layers, tc.kernel, tc.dilations...)
 		c := p.Config
 		hw := c.Grid * c.Grid
 		for _, opt := range []SampleOptions{DefaultSampleOptions(), {Temperature: 0.7, TopK: 3, TopP: 1}, {Temperature: 1.3, TopP: 0.8}} {
@@ -208,5 +217,41 @@ func TestUniformsPerSampleStreams(t *testing.T) {
 	}
 	if a[0] == a[16] {
 		t.Fatal("samples 0 and 1 share their stream")
+	}
+}
+
+// The logits see exactly ReceptiveRows rows up: a code in row 0 changes some logit in row ReceptiveRows
+// and none below it — 3 rows for three undilated 3×3 layers, 7 with dilations 1, 2, 4.
+func TestDilationWidensTheView(t *testing.T) {
+	for _, p := range []*Prior{testPrior(t, 3, 3, 1, 1, 1), testPrior(t, 3, 3, 1, 2, 4)} {
+		c := p.Config
+		hw := c.Grid * c.Grid
+		reach := c.ReceptiveRows()
+		rng := rand.New(rand.NewPCG(2, 2))
+		codes, classes := randomCodes(rng, p, 1)
+		base, err := p.Logits(codes, classes, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lastRow := -1
+		for j := range c.Grid {
+			changed := append([]int32(nil), codes...)
+			changed[j] = (changed[j] + 1) % int32(c.NumCodes)
+			got, err := p.Logits(changed, classes, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range got {
+				if got[i] != base[i] {
+					lastRow = max(lastRow, (i%hw)/c.Grid)
+				}
+			}
+		}
+		if lastRow != reach {
+			t.Fatalf("dilations %v: codes of row 0 reach row %d, want ReceptiveRows = %d", c.Dilations, lastRow, reach)
+		}
+	}
+	if got := (Config{Layers: 8, Kernel: 3, Dilations: DefaultDilations(8, 64)}).ReceptiveRows(); got != 38 {
+		t.Fatalf("default prior over a 64×64 grid sees %d rows up, want 38", got)
 	}
 }

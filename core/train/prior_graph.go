@@ -86,7 +86,7 @@ func (gr *priorGraph) layer(cfg prior.Config, l int, v, h, zero *G.Node) (*G.Nod
 	if err != nil {
 		return nil, nil, err
 	}
-	av, err := nn.Conv(v, vw, p[pre+".v.bias"], nn.ConvSpec{Kernel: k, Stride: 1, Pad: k / 2, NoInputGrad: v == gr.input})
+	av, err := dilatedConv(v, vw, p[pre+".v.bias"], k, cfg.Dilation(l), v == gr.input)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -100,7 +100,7 @@ func (gr *priorGraph) layer(cfg prior.Config, l int, v, h, zero *G.Node) (*G.Nod
 	for i, s := range cfg.Shifts(l) {
 		hs := h
 		if s != 0 {
-			if hs, err = nn.ShiftRight(h, s); err != nil {
+			if hs, err = nn.ShiftRight(h, s*cfg.Dilation(l)); err != nil {
 				return nil, nil, err
 			}
 		}
@@ -137,6 +137,24 @@ func (gr *priorGraph) layer(cfg prior.Config, l int, v, h, zero *G.Node) (*G.Nod
 		}
 	}
 	return nv, o, nil
+}
+
+// dilatedConv is the k×k convolution of x by w dilated by d, zero-padded to keep the size: an ordinary
+// convolution of x's d² sub-grids (nn.SpaceToBatch).
+func dilatedConv(x, w, b *G.Node, k, d int, noInputGrad bool) (*G.Node, error) {
+	spec := nn.ConvSpec{Kernel: k, Stride: 1, Pad: k / 2, NoInputGrad: noInputGrad}
+	if d == 1 {
+		return nn.Conv(x, w, b, spec)
+	}
+	xs, err := nn.SpaceToBatch(x, d)
+	if err != nil {
+		return nil, err
+	}
+	y, err := nn.Conv(xs, w, b, spec)
+	if err != nil {
+		return nil, err
+	}
+	return nn.BatchToSpace(y, d)
 }
 
 // head adds z = W_2·relu(W_1·relu(h) + b_1) + b_2.

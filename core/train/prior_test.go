@@ -37,7 +37,8 @@ func patternCodes(seed uint64, n, grid, k, levels int) *prior.CodeSet {
 
 func tinyPrior(t *testing.T) (prior.Config, []float32) {
 	t.Helper()
-	cfg := prior.Config{NumCodes: 8, CodeDim: 4, Grid: 6, Channels: 8, Layers: 2, Kernel: 3, HeadChannels: 16, Levels: 3}
+	cfg := prior.Config{NumCodes: 8, CodeDim: 4, Grid: 6, Channels: 8, Layers: 2, Kernel: 3, HeadChannels: 16, Levels: 3,
+		Dilations: []int{1, 2}}
 	rng := rand.New(rand.NewPCG(2, 2))
 	cb := make([]float32, cfg.NumCodes*cfg.CodeDim)
 	for i := range cb {
@@ -140,7 +141,14 @@ func TestPriorResumeIsExact(t *testing.T) {
 // The training graph and the Go inference path compute the same prior: the graph's loss on a batch equals
 // the inference path's score of it.
 func TestPriorGraphMatchesInference(t *testing.T) {
-	cfg, cb := tinyPrior(t)
+	for _, d := range [][]int{nil, {1, 2}, {3, 1}} {
+		cfg, cb := tinyPrior(t)
+		cfg.Dilations = d
+		graphMatchesInference(t, cfg, cb)
+	}
+}
+
+func graphMatchesInference(t *testing.T, cfg prior.Config, cb []float32) {
 	codes := patternCodes(4, 8, cfg.Grid, cfg.NumCodes, cfg.Levels)
 	opt := DefaultPriorOptions()
 	opt.BatchSize, opt.NullFraction = 8, 0
@@ -168,6 +176,6 @@ func TestPriorGraphMatchesInference(t *testing.T) {
 		t.Fatal(err)
 	}
 	if d := sc.NLL - tr.graph.stats.NLL; d > 1e-4*sc.NLL || d < -1e-4*sc.NLL || sc.Correct != tr.graph.stats.Correct {
-		t.Fatalf("inference NLL %g (%d correct), training graph %g (%d correct)", sc.NLL, sc.Correct, tr.graph.stats.NLL, tr.graph.stats.Correct)
+		t.Fatalf("dilations %v: inference NLL %g (%d correct), training graph %g (%d correct)", cfg.Dilations, sc.NLL, sc.Correct, tr.graph.stats.NLL, tr.graph.stats.Correct)
 	}
 }

@@ -286,7 +286,7 @@ class Prior(Handle):
     @property
     def config(self) -> Dict[str, Any]:
         """The prior's configuration (``num_codes``, ``code_dim``, ``grid``, ``channels``, ``layers``,
-        ``kernel``, ``head_channels``, ``levels``), as a new dict."""
+        ``kernel``, ``head_channels``, ``levels``, ``dilations``), as a new dict."""
         return dict(self._info["config"])
 
     @property
@@ -634,6 +634,7 @@ class Prior(Handle):
         layers: Optional[int] = None,
         kernel: Optional[int] = None,
         head_channels: Optional[int] = None,
+        dilations: Optional[Sequence[int]] = None,
         batch_size: Optional[int] = None,
         learning_rate: Optional[float] = None,
         seed: Optional[int] = None,
@@ -657,6 +658,7 @@ class Prior(Handle):
             layers=layers,
             kernel=kernel,
             head_channels=head_channels,
+            dilations=dilations,
             batch_size=batch_size,
             learning_rate=learning_rate,
             seed=seed,
@@ -715,6 +717,7 @@ class PriorTrainer(Handle):
         layers: Optional[int] = None,
         kernel: Optional[int] = None,
         head_channels: Optional[int] = None,
+        dilations: Optional[Sequence[int]] = None,
         batch_size: Optional[int] = None,
         learning_rate: Optional[float] = None,
         seed: Optional[int] = None,
@@ -732,6 +735,8 @@ class PriorTrainer(Handle):
             levels: condition on slice levels (the prior knows levels 0 … the largest in ``train``);
                 False trains an unconditional prior.
             channels, layers, kernel, head_channels: the prior's size (``docs/model.md``).
+            dilations: each layer's dilation (one int per layer); None: 1, 2, 4, 8, 16, 1, 2, … capped
+                by the grid, which lets the default prior see 38 rows up on a 64×64 grid.
             batch_size, learning_rate, seed, steps_per_epoch: as for :class:`~brainvq.Trainer`
                 (``steps_per_epoch`` 0: one pass over ``train``).
             null_fraction: the fraction of training images shown without their level, so that the
@@ -754,6 +759,12 @@ class PriorTrainer(Handle):
         ):
             if value is not None:
                 config[key] = int_arg(value, key)
+        if dilations is not None:
+            if isinstance(dilations, (str, bytes)) or not hasattr(dilations, "__iter__"):
+                raise TypeError(
+                    "dilations must be a sequence of ints, got %s" % type(dilations).__name__
+                )
+            config["dilations"] = [int_arg(d, "dilations") for d in dilations]
         options: Dict[str, Any] = {}
         if batch_size is not None:
             options["batch_size"] = int_arg(batch_size, "batch_size")

@@ -16,7 +16,7 @@ import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 PRESETS = ["residual", "seed"]
-PRIORS = ["prior_k3", "prior_k5"]
+PRIORS = ["prior_k3", "prior_k5", "prior_dilated"]
 
 
 @pytest.fixture(scope="session")

@@ -35,6 +35,8 @@ def test_levels_come_from_file_names(brainvq, prior_run, splits):
     ks = [int(f.rsplit("slice_", 1)[1].split(".")[0]) for f in train.files]
     assert prior.levels == max(ks) + 1 == trainer.config["levels"]
     assert prior.grid == 8 and prior.num_codes == 32
+    # Three layers over an 8×8 grid: the default dilations 1, 2, 4 (docs/model.md).
+    assert trainer.config["dilations"] == [1, 2, 4]
 
 
 def test_training_history_and_baseline(brainvq, prior_run, trained, splits):
@@ -201,6 +203,14 @@ def test_bad_arguments(brainvq, prior_run, trained, splits, tmp_path):
         brainvq.PriorTrainer(model, train, **SMALL).fit(1.5)
     with pytest.raises(ValueError, match="kernel: prior: kernel 4"):
         brainvq.PriorTrainer(model, train, kernel=4)
+    with pytest.raises(
+        ValueError, match="prior: layer 1's dilation 3 must be ≥ 1 and divide the grid side 8"
+    ):
+        brainvq.PriorTrainer(model, train, layers=3, dilations=[1, 3, 1])
+    with pytest.raises(ValueError, match="prior: 2 dilations for 3 layers"):
+        brainvq.PriorTrainer(model, train, layers=3, dilations=[1, 2])
+    with pytest.raises(TypeError, match="dilations must be a sequence of ints"):
+        brainvq.PriorTrainer(model, train, dilations="124")
     with pytest.raises(FileNotFoundError):
         brainvq.load_prior("/nonexistent/prior.bvqp")
 
