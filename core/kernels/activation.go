@@ -46,6 +46,19 @@ func Expf(x float32) float32 {
 	return p * math.Float32frombits(uint32(ni+127)<<23)
 }
 
+// ExpSlice sets dst[i] = Expf(src[i]) (dst may be src), eight at a time where the CPU has AVX2.
+func ExpSlice(dst, src []float32) {
+	src = src[:len(dst)]
+	done := 0
+	if v := len(dst) &^ 7; v > 0 && vecActivations() {
+		expAVX2(&dst[0], &src[0], v)
+		done = v
+	}
+	for i := done; i < len(dst); i++ {
+		dst[i] = Expf(src[i])
+	}
+}
+
 // Sigmoid is σ(x) = 1/(1+e^−x), computed without overflow for either sign of x.
 func Sigmoid(x float32) float32 {
 	if x >= 0 {
@@ -73,7 +86,12 @@ func Gate(y, a []float32, n, c, hw int) {
 			a1 := a[(i*2*c+ch)*hw : (i*2*c+ch+1)*hw]
 			a2 := a[(i*2*c+c+ch)*hw : (i*2*c+c+ch+1)*hw]
 			out := y[nc*hw : (nc+1)*hw]
-			for p := range out {
+			done := 0
+			if v := hw &^ 7; v > 0 && vecActivations() {
+				gateAVX2(&out[0], &a1[0], &a2[0], v)
+				done = v
+			}
+			for p := done; p < hw; p++ {
 				out[p] = Tanh(a1[p]) * Sigmoid(a2[p])
 			}
 		}
@@ -95,7 +113,12 @@ func GateGrad(da, a, dy []float32, n, c, hw int) {
 			a1, a2 := a[o1:o1+hw], a[o2:o2+hw]
 			d1, d2 := da[o1:o1+hw], da[o2:o2+hw]
 			g := dy[nc*hw : (nc+1)*hw]
-			for p := range g {
+			done := 0
+			if v := hw &^ 7; v > 0 && vecActivations() {
+				gateGradAVX2(&d1[0], &d2[0], &a1[0], &a2[0], &g[0], v)
+				done = v
+			}
+			for p := done; p < hw; p++ {
 				t, s := Tanh(a1[p]), Sigmoid(a2[p])
 				d1[p] = g[p] * (1 - t*t) * s
 				d2[p] = g[p] * t * s * (1 - s)
@@ -138,10 +161,12 @@ func SoftmaxXent(probs, logits []float32, targets []int32, n, k, hw int) (nll fl
 					best, arg = v, c
 				}
 			}
+			for c := range col {
+				col[c] -= best
+			}
+			ExpSlice(col, col)
 			var z float32
-			for c := range k {
-				e := Expf(col[c] - best)
-				col[c] = e
+			for _, e := range col {
 				z += e
 			}
 			t := int(targets[q])

@@ -22,3 +22,13 @@ func reluBackwardAVX2(dx, dy, y *float32, n int) {
 func addAVX2(dst, a, b *float32, n int) { panic("kernels: no AVX2 path on this architecture") }
 
 func sumAVX2(x *float32, n int) float32 { panic("kernels: no AVX2 path on this architecture") }
+
+func expAVX2(dst, src *float32, n int) { panic("kernels: no AVX2 path on this architecture") }
+
+func gateAVX2(y, a1, a2 *float32, n int) { panic("kernels: no AVX2 path on this architecture") }
+
+func gateGradAVX2(d1, d2, a1, a2, dy *float32, n int) {
+	panic("kernels: no AVX2 path on this architecture")
+}
+
+func vecActivations() bool { return false }
