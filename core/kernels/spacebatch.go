@@ -1,5 +1,7 @@
 package kernels
 
+import "github.com/brainvq/brainvq/core/parallel"
+
 // SpaceToBatch writes the d² interleaved sub-grids of src [N,C,H,W] (d divides H and W) as a batch of
 // N·d² images, dst [N·d²,C,H/d,W/d]:
 //
@@ -23,28 +25,33 @@ func spaceBatch(dst, src []float32, n, c, h, w, d int, toBatch bool) {
 		return
 	}
 	hs, ws := h/d, w/d
-	for s := range n {
-		for a := range d {
-			for b := range d {
-				sub := (s*d+a)*d + b
-				for ch := range c {
-					full := (s*c + ch) * h * w
-					part := (sub*c + ch) * hs * ws
-					for i := range hs {
-						row := full + (i*d+a)*w + b
-						prow := part + i*ws
-						if toBatch {
-							for j := range ws {
-								dst[prow+j] = src[row+j*d]
-							}
-						} else {
-							for j := range ws {
-								dst[row+j*d] = src[prow+j]
-							}
-						}
+	// One task per sub-grid plane (image, a, b, channel): it reads or writes a strided set of the full
+	// plane's pixels and a contiguous sub-grid plane.
+	parallel.Chunks(n*d*d*c, max(1, (1<<14)/max(hs*ws, 1)), 0, func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			sub, ch := t/c, t%c
+			s, ab := sub/(d*d), sub%(d*d)
+			a, b := ab/d, ab%d
+			full := src
+			part := dst
+			if !toBatch {
+				full, part = dst, src
+			}
+			fp := full[(s*c+ch)*h*w : (s*c+ch+1)*h*w]
+			pp := part[(sub*c+ch)*hs*ws : (sub*c+ch+1)*hs*ws]
+			for i := range hs {
+				row := fp[(i*d+a)*w+b : (i*d+a+1)*w]
+				prow := pp[i*ws : (i+1)*ws]
+				if toBatch {
+					for j := range prow {
+						prow[j] = row[j*d]
+					}
+				} else {
+					for j, v := range prow {
+						row[j*d] = v
 					}
 				}
 			}
 		}
-	}
+	})
 }
