@@ -127,6 +127,9 @@ func GateGrad(da, a, dy []float32, n, c, hw int) {
 	})
 }
 
+// xentTile is how many positions SoftmaxXent treats together.
+const xentTile = 64
+
 // SoftmaxXent is the softmax cross-entropy of logits [N,K,HW] (class k of position p of image i at
 // (i·K+k)·HW+p) against targets [N,HW] (each in [0,K)). It writes the softmax probabilities into probs
 // (same layout as logits; nil to skip) and returns the summed negative log-likelihood in nats over all
@@ -145,44 +148,65 @@ func SoftmaxXent(probs, logits []float32, targets []int32, n, k, hw int) (nll fl
 		panic("kernels.SoftmaxXent: targets shorter than N·HW")
 	}
 	const parts = 64
+	// Positions are taken in tiles of up to xentTile consecutive ones of one image, so that every pass reads
+	// and writes contiguous runs of a logit plane (a position's K logits lie HW apart); within a tile each
+	// position's sums run over k in order, as one position at a time would.
 	var hits atomic.Int64
 	sums := parallel.Sums(n*hw, parts, func(lo, hi int) float64 {
 		var s float64
-		col := make([]float32, k)
+		e := make([]float32, k*xentTile)
+		var best, z [xentTile]float32
+		var arg [xentTile]int
 		right := 0
-		for q := lo; q < hi; q++ {
-			i, p := q/hw, q%hw
-			base := i*k*hw + p
-			best, arg := float32(math.Inf(-1)), 0
+		for q0 := lo; q0 < hi; {
+			i, p0 := q0/hw, q0%hw
+			m := min(xentTile, hi-q0, hw-p0)
+			base := i*k*hw + p0
+			for t := range m {
+				best[t], arg[t], z[t] = float32(math.Inf(-1)), 0, 0
+			}
 			for c := range k {
-				v := logits[base+c*hw]
-				col[c] = v
-				if v > best {
-					best, arg = v, c
+				row := logits[base+c*hw : base+c*hw+m]
+				for t, v := range row {
+					if v > best[t] {
+						best[t], arg[t] = v, c
+					}
 				}
 			}
-			for c := range col {
-				col[c] -= best
+			for c := range k {
+				row := logits[base+c*hw : base+c*hw+m]
+				ec := e[c*m : (c+1)*m]
+				for t, v := range row {
+					ec[t] = v - best[t]
+				}
+				ExpSlice(ec, ec)
+				for t, v := range ec {
+					z[t] += v
+				}
 			}
-			ExpSlice(col, col)
-			var z float32
-			for _, e := range col {
-				z += e
-			}
-			t := int(targets[q])
-			if t < 0 || t >= k {
-				panic("kernels.SoftmaxXent: target out of range")
-			}
-			s += math.Log(float64(z)) + float64(best) - float64(logits[base+t*hw])
-			if arg == t {
-				right++
+			for t := range m {
+				tg := int(targets[q0+t])
+				if tg < 0 || tg >= k {
+					panic("kernels.SoftmaxXent: target out of range")
+				}
+				s += math.Log(float64(z[t])) + float64(best[t]) - float64(logits[base+tg*hw+t])
+				if arg[t] == tg {
+					right++
+				}
 			}
 			if probs != nil {
-				inv := 1 / z
+				var inv [xentTile]float32
+				for t := range m {
+					inv[t] = 1 / z[t]
+				}
 				for c := range k {
-					probs[base+c*hw] = col[c] * inv
+					dst := probs[base+c*hw : base+c*hw+m]
+					for t, v := range e[c*m : (c+1)*m] {
+						dst[t] = v * inv[t]
+					}
 				}
 			}
+			q0 += m
 		}
 		hits.Add(int64(right))
 		return s
