@@ -205,3 +205,47 @@ func (c Config) ParamNames() []string {
 	sort.Strings(names)
 	return names
 }
+
+// FLOPs is the arithmetic of one forward pass per image, counted as 2 per multiply-add: every convolution
+// as the GEMM computes it (padded taps included), 2·Out·In·k²·OH·OW (a transposed convolution as the
+// convolution it transposes, over its input grid), plus the quantiser's distances, 2·K·D per latent cell.
+// A training step costs about 3× this (forward, input gradients, weight gradients); the benchmarks divide
+// by it to report GFLOP/s and % of the CPU's peak.
+func (c Config) FLOPs() float64 {
+	var f float64
+	size := c.ImageSize
+	for _, st := range append(c.Encoder(), c.Decoder()...) {
+		layers := []Layer{}
+		switch {
+		case st.Layer != nil:
+			layers = append(layers, *st.Layer)
+		case st.Res != nil:
+			layers = append(layers, st.Res.Conv1, st.Res.Conv2)
+		}
+		for _, l := range layers {
+			f += l.FLOPs(size)
+			size = l.OutSize(size)
+		}
+		if st.Layer != nil && st.Layer.Name == "enc.pre_vq" {
+			f += 2 * float64(c.NumCodes*c.CodeDim) * float64(size*size)
+		}
+	}
+	return f
+}
+
+// OutSize is the side of the layer's output for an input of side in.
+func (l Layer) OutSize(in int) int {
+	if l.Kind == ConvTranspose {
+		return (in-1)*l.Stride - 2*l.Pad + l.Kernel
+	}
+	return (in+2*l.Pad-l.Kernel)/l.Stride + 1
+}
+
+// FLOPs is the layer's forward arithmetic for an input of side in (see Config.FLOPs).
+func (l Layer) FLOPs(in int) float64 {
+	grid := l.OutSize(in) // a convolution's products run over its output grid
+	if l.Kind == ConvTranspose {
+		grid = in // a transposed one's over its input grid
+	}
+	return 2 * float64(l.Out*l.In*l.Kernel*l.Kernel) * float64(grid*grid)
+}
