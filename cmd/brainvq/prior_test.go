@@ -96,4 +96,9 @@ func TestPriorWorkflow(t *testing.T) {
 	mustFail(t, "another VQ-VAE", "sample", "--prior", pk, "--checkpoint", filepath.Join(other, checkpointFile), "--out", filepath.Join(dir, "x"))
 	mustFail(t, "another VQ-VAE", "export", "--prior", pk, "--checkpoint", filepath.Join(other, checkpointFile), "--out", filepath.Join(dir, "x"))
 	mustFail(t, "--checkpoint", "prior", "train", "--data", data, "--out", filepath.Join(dir, "p2"))
+	// Dilations: a list that does not parse, the wrong count, one that does not divide the 8×8 grid.
+	bad := []string{"prior", "train", "--checkpoint", ck, "--data", data, "--out", filepath.Join(dir, "p3"), "--layers", "2"}
+	mustFail(t, `--dilations "1,x"`, append(bad, "--dilations", "1,x")...)
+	mustFail(t, "1 dilations for 2 layers", append(bad, "--dilations", "2")...)
+	mustFail(t, "layer 1's dilation 3 must be ≥ 1 and divide the grid side 8", append(bad, "--dilations", "1,3")...)
 }
