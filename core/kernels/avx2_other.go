@@ -32,3 +32,7 @@ func gateGradAVX2(d1, d2, a1, a2, dy *float32, n int) {
 }
 
 func vecActivations() bool { return false }
+
+func scatterRunAVX2(dst *float32, j0, width, stride int, src *float32, ax, ow, lo, hi int) {
+	panic("kernels: no AVX2 path on this architecture")
+}

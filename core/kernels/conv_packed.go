@@ -144,15 +144,15 @@ func im2colRowAVX(dst []float32, width, stride int, p planes, s colSrc, oy0, oy1
 
 // scatterRun writes the run of ow elements v[ox] = line[ox+ax] for lo ≤ ox < hi, 0 otherwise (line holds
 // every element read), into consecutive panels of width: element ox goes to
-// dst[((j0+ox)/width)·stride + (j0+ox) mod width], for 0 ≤ j0 < width ≤ 32. vec selects the AVX-512
-// loop where there is one.
+// dst[((j0+ox)/width)·stride + (j0+ox) mod width], for 0 ≤ j0 < width ≤ 32. vec selects the AVX-512 or
+// AVX2 loop where there is one.
 func scatterRun(dst []float32, j0, width, stride int, line []float32, ax, ow, lo, hi int, vec bool) {
 	if ow <= 0 {
 		return
 	}
 	end := j0 + ow - 1
 	_ = dst[(end/width)*stride+end%width] // the last element written
-	if useAVX512 && vec {
+	if (useAVX512 || useAVX2) && vec {
 		src := &dst[0] // never read: every load is masked off
 		if lo < hi {
 			_ = line[lo+ax]
@@ -161,7 +161,11 @@ func scatterRun(dst []float32, j0, width, stride int, line []float32, ax, ow, lo
 		} else {
 			ax = 0
 		}
-		scatterRunAVX(&dst[0], j0, width, stride, src, ax, ow, lo, hi)
+		if useAVX512 {
+			scatterRunAVX(&dst[0], j0, width, stride, src, ax, ow, lo, hi)
+		} else {
+			scatterRunAVX2(&dst[0], j0, width, stride, src, ax, ow, lo, hi)
+		}
 		return
 	}
 	for ox := 0; ox < ow; {
