@@ -101,4 +101,6 @@ func TestPriorWorkflow(t *testing.T) {
 	mustFail(t, `--dilations "1,x"`, append(bad, "--dilations", "1,x")...)
 	mustFail(t, "1 dilations for 2 layers", append(bad, "--dilations", "2")...)
 	mustFail(t, "layer 1's dilation 3 must be ≥ 1 and divide the grid side 8", append(bad, "--dilations", "1,3")...)
+	// A layer count below 1 is reported as such (the default dilations must not fail first).
+	mustFail(t, "layers -1", "prior", "train", "--checkpoint", ck, "--data", data, "--out", filepath.Join(dir, "p3"), "--layers", "-1")
 }

@@ -78,7 +78,12 @@ const (
 // grid. Eight layers of 3×3 kernels so dilated see 38 rows up and 38 columns to each side — most of a
 // 64×64 grid — where undilated ones see 8: enough to place a head outline, which the undilated prior
 // could not (its samples were background with fragments).
+//
+// A layer count below 1 gets no dilations, so that Validate reports the layer count itself.
 func DefaultDilations(layers, grid int) []int {
+	if layers < 1 {
+		return nil
+	}
 	top := 1
 	for grid%(2*top) == 0 && 2*top <= 16 {
 		top *= 2

@@ -2,8 +2,10 @@ package prior
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -253,5 +255,18 @@ func TestDilationWidensTheView(t *testing.T) {
 	}
 	if got := (Config{Layers: 8, Kernel: 3, Dilations: DefaultDilations(8, 64)}).ReceptiveRows(); got != 38 {
 		t.Fatalf("default prior over a 64×64 grid sees %d rows up, want 38", got)
+	}
+}
+
+// Sized with a layer count below 1 leaves the dilations empty, so that Validate names the layer count.
+func TestSizedBadLayers(t *testing.T) {
+	for _, layers := range []int{0, -3} {
+		c := Config{NumCodes: 8, CodeDim: 2, Grid: 8}.Sized(4, layers, 3, 4, nil)
+		if len(c.Dilations) != 0 {
+			t.Fatalf("layers %d: dilations %v, want none", layers, c.Dilations)
+		}
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("layers %d", layers)) {
+			t.Fatalf("layers %d: Validate = %v, want an error naming the layer count", layers, err)
+		}
 	}
 }
