@@ -122,10 +122,10 @@ func (p *Prior) stacks(x []float32, classes []int32, n int) []float32 {
 			kernels.Conv2D(kernels.ConvShape{N: n, C: in, H: g, W: g, K: c2, KH: c.Kernel, KW: c.Kernel, Stride: 1, Pad: c.Kernel / 2},
 				v, p.maskedVertical(l), w[pre+".v.bias"].Data, av)
 		} else {
-			// Dilated: an ordinary convolution of the d² sub-grids (see the package comment).
-			sub := make([]float32, n*in*hw)
+			// Dilated: an ordinary convolution of the d² sub-grids (see the package comment), staged in
+			// shifted and ah, which the horizontal stack fills only afterwards.
+			sub, out := shifted[:n*in*hw], ah
 			kernels.SpaceToBatch(sub, v, n, in, g, g, d)
-			out := make([]float32, n*c2*hw)
 			kernels.Conv2D(kernels.ConvShape{N: n * d * d, C: in, H: g / d, W: g / d, K: c2, KH: c.Kernel, KW: c.Kernel, Stride: 1, Pad: c.Kernel / 2},
 				sub, p.maskedVertical(l), w[pre+".v.bias"].Data, out)
 			kernels.BatchToSpace(av, out, n, c2, g, g, d)
