@@ -36,3 +36,7 @@ func vecActivations() bool { return false }
 func scatterRunAVX2(dst *float32, j0, width, stride int, src *float32, ax, ow, lo, hi int) {
 	panic("kernels: no AVX2 path on this architecture")
 }
+
+func mulImplicitAVX2(kb int, a []float32, aw, m int, buf []float32, off, tiles []int32, cols int, c []float32, ldc int, beta float32) {
+	panic("kernels: no AVX2 path on this architecture")
+}

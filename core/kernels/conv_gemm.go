@@ -66,7 +66,7 @@ func (g convGeom) forward(n int, x, w, b, y []float32, o ConvOpts) {
 	wp := packMat(*wbuf, ww, g.K, ckk, w, ckk, b)
 	rows := max(1, min(g.OH, colBudget/(kc*g.OW), outBudget/(g.K*g.OW)))
 	bands := (g.OH + rows - 1) / rows
-	if useAVX512 && !swap && g.OW%sgemmNR == 0 {
+	if implicitGEMM() && !swap && g.OW%sgemmNR == 0 {
 		g.forwardImplicit(n, x, y, o, &pl, &wp, rows, bands)
 		return
 	}
@@ -117,7 +117,7 @@ func (g convGeom) forward(n int, x, w, b, y []float32, o ConvOpts) {
 // reluInputInPlace reports whether forward applies ConvOpts.ReLUInput itself, in the band copies of the
 // implicit path.
 func (g convGeom) reluInputInPlace() bool {
-	return useAVX512 && g.S == 1 && g.OW%sgemmNR == 0 && !(g.K <= fwdSwapMaxK && g.ckk() >= fwdSwapMinCKK)
+	return implicitGEMM() && g.S == 1 && g.OW%sgemmNR == 0 && !(g.K <= fwdSwapMaxK && g.ckk() >= fwdSwapMinCKK)
 }
 
 // forwardImplicit is forward's implicit-GEMM path (see conv_implicit.go), for output widths that are a
@@ -155,7 +155,7 @@ func (g convGeom) forwardImplicit(n int, x, y []float32, o ConvOpts, pl *fwdPlan
 				if p0 == 0 && !o.Accumulate {
 					beta = 0
 				}
-				mulImplicit(kb, wp.block(p0, kb), g.K, *buf, off[p0:p0+kb], tiles[:nt], cols, yi, ohw, beta)
+				mulImplicit(kb, wp.block(p0, kb), wp.width, g.K, *buf, off[p0:p0+kb], tiles[:nt], cols, yi, ohw, beta)
 			}
 			if o.ReLU {
 				reluRows(yi, g.K, cols, ohw)
@@ -315,7 +315,7 @@ func (g convGeom) backwardData(n int, dy, w, b, dx []float32, o ConvOpts) {
 			used += packedLen(wr, g.C, k)
 			ph.band = max(1, min(ph.hp, colBudget/(kBlock(k)*ph.wp), outBudget/(g.C*ph.wp)))
 			ph.bands = (ph.hp + ph.band - 1) / ph.band
-			if implicit[i] = useAVX512 && ph.ktu > 0 && ph.wp%sgemmNR == 0; implicit[i] {
+			if implicit[i] = implicitGEMM() && ph.ktu > 0 && ph.wp%sgemmNR == 0; implicit[i] {
 				padMax = max(padMax, bandLayout(ph.rows, g.K, 0, ph.band, ph.wp).size())
 				offMax = max(offMax, k)
 				tileMax = max(tileMax, ph.band*ph.wp/sgemmNR)
@@ -375,7 +375,7 @@ func (g convGeom) backwardData(n int, dy, w, b, dx []float32, o ConvOpts) {
 					if p0 == 0 && (g.S > 1 || !o.Accumulate) {
 						beta = 0
 					}
-					mulImplicit(kb, pm.block(p0, kb), g.C, pad, off[p0:p0+kb], tiles[:nt], cols, dst, ld, beta)
+					mulImplicit(kb, pm.block(p0, kb), pm.width, g.C, pad, off[p0:p0+kb], tiles[:nt], cols, dst, ld, beta)
 				}
 			default:
 				src := planes{data: dy[img*out:], stride: ohw, h: g.OH, w: g.OW}

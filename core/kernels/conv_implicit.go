@@ -158,10 +158,20 @@ func checkReach(buf []float32, off, tiles []int32) {
 	}
 }
 
+// implicitGEMM reports whether the current path has implicit-GEMM kernels (AVX-512 and AVX2).
+func implicitGEMM() bool { return useAVX512 || useAVX2 }
+
 // mulImplicit runs one k block of an implicit product: C [m × cols] (row stride ldc) = A·B + beta·C with
-// A as 8-row panels (a) and B read from buf through off (kb rows) and tiles (⌈cols/32⌉ tiles), whose
-// reach checkReach has verified.
-func mulImplicit(kb int, a []float32, m int, buf []float32, off, tiles []int32, cols int, c []float32, ldc int, beta float32) {
+// A as aw-row panels (a; 8 rows on the AVX-512 path, weightRows() on the AVX2 path) and B read from buf
+// through off (kb rows) and tiles (⌈cols/32⌉ tiles), whose reach checkReach has verified.
+func mulImplicit(kb int, a []float32, aw, m int, buf []float32, off, tiles []int32, cols int, c []float32, ldc int, beta float32) {
+	if useAVX2 {
+		mulImplicitAVX2(kb, a, aw, m, buf, off, tiles, cols, c, ldc, beta)
+		return
+	}
+	if aw != convMR {
+		panic("kernels: the AVX-512 implicit kernel takes 8-row panels")
+	}
 	nq := ceilDiv(cols, sgemmNR)
 	last := cols - (nq-1)*sgemmNR
 	_ = off[kb-1]

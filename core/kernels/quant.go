@@ -69,13 +69,13 @@ func NearestCodes(z []float32, n, d, hw int, codebook []float32, kc int, idx []i
 	bands := (hw + band - 1) / band
 	// With whole 32-column tiles the scores come from the implicit-GEMM kernel: the codebook packed once,
 	// the positions read in place from z (component i of a band at offset i·hw).
-	implicit := useAVX512 && hw%sgemmNR == 0 && band%sgemmNR == 0
+	implicit := implicitGEMM() && hw%sgemmNR == 0 && band%sgemmNR == 0
 	var cb packedMat
 	var off []int32
 	if implicit {
-		wbuf := getConvScratch(packedLen(convMR, kc, d))
+		wbuf := getConvScratch(packedLen(weightRows(), kc, d))
 		defer putConvScratch(wbuf)
-		cb = packMat(*wbuf, convMR, kc, d, codebook, d, nil)
+		cb = packMat(*wbuf, weightRows(), kc, d, codebook, d, nil)
 		off = make([]int32, d)
 		for i := range off {
 			off[i] = int32(i * hw)
@@ -110,7 +110,7 @@ func NearestCodes(z []float32, n, d, hw int, codebook []float32, kc int, idx []i
 					if k0 == 0 {
 						beta = 0
 					}
-					mulImplicit(kb, cb.block(k0, kb), kc, zb, off[k0:k0+kb], tiles[:nt], cols, s, cols, beta)
+					mulImplicit(kb, cb.block(k0, kb), cb.width, kc, zb, off[k0:k0+kb], tiles[:nt], cols, s, cols, beta)
 				}
 			} else {
 				sgemmSerial(false, false, kc, cols, d, 1, codebook, d, zi[p0:], hw, 0, s, cols)

@@ -32,6 +32,23 @@ func kernelAVX2(r, kc int, a *float32, rs, ks int, b, c *float32, ldc int, alpha
 	}
 }
 
+// avx2Block is the row count (6, 4 or 2) of the next register block of a panel with left rows still to
+// compute and space rows that may be read. 6-row blocks where they fill up, but 8 (or 7) rows as two
+// 4-row blocks: the 2-row block has only 4 accumulators, too few to hide the FMA latency (~40 GFLOP/s
+// against ~62 for 4 rows and ~72 for 6 on Zen 3), so 8-row panels run faster as 4+4 than as 6+2, 14-row
+// ones as 6+4+4.
+func avx2Block(left, space int) int {
+	switch {
+	case (left == 8 || left == 7) && space >= 8:
+		return 4
+	case space >= 6 && left >= 5:
+		return 6
+	case space >= 4 && left >= 3:
+		return 4
+	}
+	return 2
+}
+
 // avx2MR is the row count of the A panels Sgemm packs for the AVX2 path (one 6×16 block per half panel).
 const avx2MR = 6
 
@@ -56,20 +73,8 @@ func tilesAVX2A(kc int, a []float32, rs, ks, room int, bp, c []float32, ldc int,
 	_ = c[(mr-1)*ldc+n-1]
 	full, rem := n/16, n%16
 	for r0 := 0; r0 < mr; {
-		left, space := mr-r0, room-r0
-		// 6-row blocks where they fill up, but 8 (or 7) rows as two 4-row blocks: the 2-row block has
-		// only 4 accumulators, too few to hide the FMA latency (~40 GFLOP/s against ~62 for 4 rows and
-		// ~72 for 6 on Zen 3), so 8-row panels run faster as 4+4 than as 6+2, 14-row ones as 6+4+4.
-		r := 2
-		switch {
-		case (left == 8 || left == 7) && space >= 8:
-			r = 4
-		case space >= 6 && left >= 5:
-			r = 6
-		case space >= 4 && left >= 3:
-			r = 4
-		}
-		rows := min(r, left)
+		r := avx2Block(mr-r0, room-r0)
+		rows := min(r, mr-r0)
 		ar := &a[r0*rs]
 		if full > 0 {
 			kernelAVX2(r, kc, ar, rs, ks, &bp[0], &c[r0*ldc], ldc, alpha, beta, rows, full)
