@@ -40,3 +40,7 @@ func scatterRunAVX2(dst *float32, j0, width, stride int, src *float32, ax, ow, l
 func mulImplicitAVX2(kb int, a []float32, aw, m int, buf []float32, off, tiles []int32, cols int, c []float32, ldc int, beta float32) {
 	panic("kernels: no AVX2 path on this architecture")
 }
+
+func tilesAVX2A(kc int, a []float32, rs, ks, room int, bp, c []float32, ldc int, alpha, beta float32, mr, n int) {
+	panic("kernels: no AVX2 path on this architecture")
+}

@@ -495,8 +495,8 @@ func (g convGeom) backwardFilter(n int, x, dy, dw []float32) {
 	trans := g.K <= ckk
 	// The direct path gathers each band's patches straight into the micro-kernel's row-layout A panels
 	// (one k block: the band is at most sgemmKC columns of whole output rows) instead of writing im2col
-	// and packing it.
-	direct := useAVX512 && trans && !pw && g.OW <= sgemmKC
+	// and packing it. The AVX2 register blocks read the same row layout (ks = 1).
+	direct := (useAVX512 || useAVX2) && trans && !pw && g.OW <= sgemmKC
 	aSize, bSize := 0, 0
 	// The A panels are gathered and multiplied filterChunk panels at a time, so that they are still in
 	// cache when the kernel reads them (a whole band of a 1152-row im2col is 1.8 MB).
@@ -535,6 +535,15 @@ func (g convGeom) backwardFilter(n int, x, dy, dw []float32) {
 					dyb.packB(bbuf, 0, cols, 0, g.K)
 					for r0 := 0; r0 < ckk; r0 += chunkRows {
 						r1 := min(r0+chunkRows, ckk)
+						if useAVX2 {
+							for r := r0; r < r1; r++ {
+								row := abuf[(r-r0)*sgemmARowStride:][:cols]
+								gatherCols(row, src, pl.rows[r:r+1], oy0, oy1, g.OW)
+							}
+							room := len(abuf) / sgemmARowStride
+							tilesAVX2A(cols, abuf, sgemmARowStride, 1, room, bbuf, acc[r0*g.K:], g.K, 1, 1, r1-r0, g.K)
+							continue
+						}
 						for r := r0; r < r1; r++ {
 							im2colRowAVX(abuf[(r-r0)*sgemmARowStride:], sgemmNR, sgemmNR, src, pl.rows[r], oy0, oy1, g.OW)
 						}

@@ -18,8 +18,10 @@
 //   - avx512 (amd64 with AVX-512F and FMA): everything above.
 //   - avx2 (amd64 with AVX2 and FMA, no AVX-512): Sgemm and the convolutions' packed products run 6×16
 //     register blocks (12 ymm accumulators) over the same 32-column B panels, Sgemm copying rows of A in
-//     place of packing them and the convolutions packing their weights 12 rows tall; the patches are
-//     always gathered into panels (no implicit GEMM) and the weight gradient writes im2col for Sgemm.
+//     place of packing them and the convolutions packing their weights 12 rows tall; where the AVX-512
+//     path reads patches in place (implicit GEMM), so does this one, with 6×16 blocks that load each B
+//     row through its offset (implicit_avx2_amd64.s), each 32-column tile as two 16-column halves; the
+//     weight gradient writes im2col for Sgemm.
 //     RowGemm, ReLU, ReLU backward, Add and the channel sums have AVX2 loops; the quantiser's scan and
 //     the stride-2 shuffles take the Go loops.
 //   - generic: pure Go, on every architecture (sgemm_generic.go). Its micro-kernel computes a tile in 2×4
