@@ -1,5 +1,7 @@
 package metrics
 
+import "sync"
+
 // SSIMGrad returns SSIM(x, y) of the h×w images x and y (as SSIM computes it) and writes its gradient with
 // respect to y into dst ([h, w]): the derivative a structural loss 1 − SSIM needs.
 //
@@ -16,6 +18,12 @@ package metrics
 // The mean over the P valid windows gives ∂SSIM/∂y_q = (Gᵀa + 2y_q·Gᵀb + x_q·Gᵀc)_q / P, where Gᵀ spreads
 // each window's value back over its 11×11 pixels (the transpose of the valid Gaussian filter; separable
 // like the filter). It panics on the sizes SSIM panics on, or if len(dst) ≠ h·w.
+//
+// How it runs: the moments are filtered one output row at a time, as SSIM does (the window is symmetric,
+// so taps k and 10−k share one multiplication), and each row's a, b, c are spread along the row at once
+// into three [h−10, w] maps; the vertical spread then gathers, for each image row, the 11 map rows that
+// reach it (again sharing the symmetric taps) and writes dst directly. Everything is float64; the
+// scratch (three maps, 1.5 MiB for 256×256) is reused across calls.
 func SSIMGrad(dst, x, y []float32, h, w int) float64 {
 	checkImages(x, y, 1, h, w)
 	if len(dst) != h*w {
@@ -23,83 +31,140 @@ func SSIMGrad(dst, x, y []float32, h, w int) float64 {
 	}
 	const r = SSIMRadius
 	g := &ssimKernel
+	gc := g[r]
 	oh, ow := h-2*r, w-2*r
-	// The five moments over the valid windows: vertical pass into [oh, w], then horizontal into [oh, ow].
-	var vert [5][]float64
-	for m := range vert {
-		vert[m] = make([]float64, oh*w)
-	}
-	for i := range oh {
-		for k := range SSIMWindow {
-			gk := g[k]
-			xr, yr := x[(i+k)*w:(i+k+1)*w], y[(i+k)*w:(i+k+1)*w]
-			o := i * w
-			for j := range w {
-				a, b := float64(xr[j]), float64(yr[j])
-				vert[0][o+j] += gk * a
-				vert[1][o+j] += gk * b
-				vert[2][o+j] += gk * a * a
-				vert[3][o+j] += gk * b * b
-				vert[4][o+j] += gk * a * b
-			}
-		}
-	}
-	pa, pb, pc := make([]float64, oh*ow), make([]float64, oh*ow), make([]float64, oh*ow)
+	s := gradScratchPool.Get().(*gradScratch)
+	defer gradScratchPool.Put(s)
+	s.resize(oh, w)
+	mx, my, mxx, myy, mxy := s.mx, s.my, s.mxx, s.myy, s.mxy
+	ra, rb, rc := s.ra, s.rb, s.rc
 	total := 0.0
 	for i := range oh {
-		for j := range ow {
-			var mom [5]float64
-			for m := range mom {
-				row := vert[m][i*w+j : i*w+j+SSIMWindow]
-				for k, gk := range g {
-					mom[m] += gk * row[k]
-				}
+		// Vertical pass: rows i..i+10 of x and y → the five moments over w columns.
+		base := i * w
+		xc, yc := x[base+r*w:base+r*w+w], y[base+r*w:base+r*w+w]
+		xc, yc = xc[:len(mx)], yc[:len(mx)]
+		for j := range mx {
+			a, b := float64(xc[j]), float64(yc[j])
+			mx[j] = gc * a
+			my[j] = gc * b
+			mxx[j] = gc * a * a
+			myy[j] = gc * b * b
+			mxy[j] = gc * a * b
+		}
+		for k := 1; k <= r; k++ {
+			gk := g[r+k]
+			xu, xd := x[base+(r-k)*w:base+(r-k)*w+w], x[base+(r+k)*w:base+(r+k)*w+w]
+			yu, yd := y[base+(r-k)*w:base+(r-k)*w+w], y[base+(r+k)*w:base+(r+k)*w+w]
+			xu, xd, yu, yd = xu[:len(mx)], xd[:len(mx)], yu[:len(mx)], yd[:len(mx)]
+			for j := range mx {
+				a0, a1 := float64(xu[j]), float64(xd[j])
+				b0, b1 := float64(yu[j]), float64(yd[j])
+				mx[j] += gk * (a0 + a1)
+				my[j] += gk * (b0 + b1)
+				mxx[j] += gk * (a0*a0 + a1*a1)
+				myy[j] += gk * (b0*b0 + b1*b1)
+				mxy[j] += gk * (a0*b0 + a1*b1)
 			}
-			ux, uy := mom[0], mom[1]
-			vx, vy, vxy := mom[2]-ux*ux, mom[3]-uy*uy, mom[4]-ux*uy
+		}
+		// Horizontal pass, SSIM and the window coefficients a, b, c of output row i, stored with r zero
+		// columns on each side (ra[r+j] for window column j) for the spread below.
+		for j := range ow {
+			c := j + r
+			ux, uy, uxx, uyy, uxy := gc*mx[c], gc*my[c], gc*mxx[c], gc*myy[c], gc*mxy[c]
+			for k := 1; k <= r; k++ {
+				gk := g[r+k]
+				ux += gk * (mx[c-k] + mx[c+k])
+				uy += gk * (my[c-k] + my[c+k])
+				uxx += gk * (mxx[c-k] + mxx[c+k])
+				uyy += gk * (myy[c-k] + myy[c+k])
+				uxy += gk * (mxy[c-k] + mxy[c+k])
+			}
+			vx, vy, vxy := uxx-ux*ux, uyy-uy*uy, uxy-ux*uy
 			b1, b2 := ux*ux+uy*uy+ssimC1, vx+vy+ssimC2
-			l, c := (2*ux*uy+ssimC1)/b1, (2*vxy+ssimC2)/b2
-			s := l * c
-			total += s
-			dmu, dvar, dcov := 2*c*(ux-l*uy)/b1, -s/b2, 2*l/b2
-			p := i*ow + j
-			pa[p] = dmu - 2*uy*dvar - ux*dcov
-			pb[p] = dvar
-			pc[p] = dcov
+			l, cs := (2*ux*uy+ssimC1)/b1, (2*vxy+ssimC2)/b2
+			sv := l * cs
+			total += sv
+			dmu, dvar, dcov := 2*cs*(ux-l*uy)/b1, -sv/b2, 2*l/b2
+			ra[c+r] = dmu - 2*uy*dvar - ux*dcov
+			rb[c+r] = dvar
+			rc[c+r] = dcov
+		}
+		// Horizontal spread: pixel column q of the row receives Σ_j g[q−j]·m_j over the windows j that
+		// cover it, a symmetric gather around window column q−r (stored at ra[q+r]).
+		ha, hb, hc := s.ha[i*w:(i+1)*w], s.hb[i*w:(i+1)*w], s.hc[i*w:(i+1)*w]
+		for q := range ha {
+			t := q + r
+			va, vb, vc := gc*ra[t], gc*rb[t], gc*rc[t]
+			for k := 1; k <= r; k++ {
+				gk := g[r+k]
+				va += gk * (ra[t-k] + ra[t+k])
+				vb += gk * (rb[t-k] + rb[t+k])
+				vc += gk * (rc[t-k] + rc[t+k])
+			}
+			ha[q], hb[q], hc[q] = va, vb, vc
 		}
 	}
-	ga, gb, gc := spreadWindows(pa, oh, ow), spreadWindows(pb, oh, ow), spreadWindows(pc, oh, ow)
+	// Vertical spread and the gradient: image row q receives Σ_i g[q−i]·H_i over the map rows i in
+	// [q−10, q] ∩ [0, oh), gathered around row q−r with the symmetric taps.
 	n := float64(oh * ow)
-	for q := range dst {
-		dst[q] = float32((ga[q] + 2*float64(y[q])*gb[q] + float64(x[q])*gc[q]) / n)
+	ga, gb, gcv := s.ga, s.gb, s.gc
+	for q := range h {
+		t := q - r
+		clear(ga)
+		clear(gb)
+		clear(gcv)
+		for k := -r; k <= r; k++ {
+			i := t + k
+			if i < 0 || i >= oh {
+				continue
+			}
+			gk := g[r+k]
+			ha, hb, hc := s.ha[i*w:(i+1)*w], s.hb[i*w:(i+1)*w], s.hc[i*w:(i+1)*w]
+			ha, hb, hc = ha[:len(ga)], hb[:len(ga)], hc[:len(ga)]
+			for j := range ga {
+				ga[j] += gk * ha[j]
+				gb[j] += gk * hb[j]
+				gcv[j] += gk * hc[j]
+			}
+		}
+		xr, yr, dr := x[q*w:(q+1)*w], y[q*w:(q+1)*w], dst[q*w:(q+1)*w]
+		xr, yr, dr = xr[:len(ga)], yr[:len(ga)], dr[:len(ga)]
+		for j := range ga {
+			dr[j] = float32((ga[j] + 2*float64(yr[j])*gb[j] + float64(xr[j])*gcv[j]) / n)
+		}
 	}
 	return total / n
 }
 
-// spreadWindows is the transpose of the valid Gaussian filter: it adds g(p−q)·m_p of every window p of the
-// [oh, ow] map m to the pixels q of its window, giving an [oh+10, ow+10] image.
-func spreadWindows(m []float64, oh, ow int) []float64 {
-	const r = SSIMRadius
-	g := &ssimKernel
-	h, w := oh+2*r, ow+2*r
-	horiz := make([]float64, oh*w)
-	for i := range oh {
-		src, dst := m[i*ow:(i+1)*ow], horiz[i*w:(i+1)*w]
-		for j, v := range src {
-			for k, gk := range g {
-				dst[j+k] += gk * v
-			}
+// gradScratch is one SSIMGrad call's working memory: the five moment rows, one output row's a, b, c with
+// r zero columns on each side, the three horizontally spread maps [oh, w], and one image row of the three
+// vertically spread sums.
+type gradScratch struct {
+	mx, my, mxx, myy, mxy []float64
+	ra, rb, rc            []float64
+	ha, hb, hc            []float64
+	ga, gb, gc            []float64
+}
+
+var gradScratchPool = sync.Pool{New: func() any { return new(gradScratch) }}
+
+// resize makes the buffers fit an image of oh+10 rows of w columns and zeroes the padding of ra, rb, rc.
+func (s *gradScratch) resize(oh, w int) {
+	fit := func(b []float64, n int) []float64 {
+		if cap(b) < n {
+			return make([]float64, n)
 		}
+		return b[:n]
 	}
-	out := make([]float64, h*w)
-	for i := range oh {
-		src := horiz[i*w : (i+1)*w]
-		for k, gk := range g {
-			dst := out[(i+k)*w : (i+k+1)*w]
-			for j, v := range src {
-				dst[j] += gk * v
-			}
-		}
+	for _, p := range []*[]float64{&s.mx, &s.my, &s.mxx, &s.myy, &s.mxy, &s.ga, &s.gb, &s.gc} {
+		*p = fit(*p, w)
 	}
-	return out
+	for _, p := range []*[]float64{&s.ra, &s.rb, &s.rc} {
+		*p = fit(*p, w+2*SSIMRadius)
+		clear(*p) // the columns outside the windows stay zero
+	}
+	for _, p := range []*[]float64{&s.ha, &s.hb, &s.hc} {
+		*p = fit(*p, oh*w)
+	}
 }
