@@ -31,6 +31,7 @@ type graph struct {
 	grads  G.Nodes
 	vm     G.VM
 	params map[string]*G.Node
+	plan   *nn.MemoryPlan // where the ops' outputs live
 }
 
 func buildGraph(cfg model.Config, w model.Weights, pre model.Preprocess, opt Options) (*graph, error) {
@@ -111,7 +112,7 @@ func buildGraph(cfg model.Config, w model.Weights, pre model.Preprocess, opt Opt
 		return nil, fmt.Errorf("gradients: %w", err)
 	}
 	// Lay the ops' outputs over shared buffers reused every step; z_e and v are read after a run.
-	if _, err = nn.PlanMemory(gr.g, gr.ze, gr.v); err != nil {
+	if gr.plan, err = nn.PlanMemory(gr.g, gr.ze, gr.v); err != nil {
 		return nil, err
 	}
 	gr.vm = G.NewTapeMachine(gr.g)
