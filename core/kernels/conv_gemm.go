@@ -179,12 +179,12 @@ func (g convGeom) bandPlanes(pl *fwdPlan, x []float32, oy0, oy1 int, phase []flo
 		for q := q0; q < q1; q++ {
 			for ry := 0; ry < s; ry++ {
 				iy := s*q + ry
-				if s == 2 && useAVX512 && iy >= 0 && iy < g.H {
+				if s == 2 && iy >= 0 && iy < g.H {
 					// Both column phases of the row at once.
 					even := phase[((ry*s)*g.C+c)*stride+(q-q0)*wq:][:wq]
 					odd := phase[((ry*s+1)*g.C+c)*stride+(q-q0)*wq:][:wq]
 					src := x[(c*g.H+iy)*g.W : (c*g.H+iy+1)*g.W]
-					deinterleave2AVX(&even[0], &odd[0], &src[0], len(src))
+					deinterleave2(even, odd, src)
 					clear(even[(len(src)+1)/2:])
 					clear(odd[len(src)/2:])
 					continue

@@ -105,13 +105,13 @@ func (b padBand) fillPhases(buf []float32, g convGeom, x []float32) {
 					continue
 				}
 				src := x[(c*g.H+iy)*g.W : (c*g.H+iy+1)*g.W]
-				if s == 2 && useAVX512 && b.col0 <= 0 && -b.col0+wq <= b.w {
+				if s == 2 && b.col0 <= 0 && -b.col0+wq <= b.w {
 					// Columns [−col0, −col0+count) of the two rows come from the image.
 					even, odd := row(ry*s*g.C+c, i), row((ry*s+1)*g.C+c, i)
 					off := -b.col0
 					clear(even[:off])
 					clear(odd[:off])
-					deinterleave2AVX(&even[off], &odd[off], &src[0], g.W)
+					deinterleave2(even[off:], odd[off:], src)
 					clear(even[off+(g.W+1)/2:])
 					clear(odd[off+g.W/2:])
 					continue
@@ -182,5 +182,24 @@ func mulImplicit(kb int, a []float32, aw, m int, buf []float32, off, tiles []int
 		cp := c[ir*convMR*ldc:]
 		_ = cp[(mr-1)*ldc+(nq-1)*sgemmNR+last-1]
 		kernel8x32I(kb, &ap[0], &buf[0], &off[0], &tiles[0], &cp[0], ldc, beta, mr, nq, colMask(last))
+	}
+}
+
+// deinterleave2 writes the even columns of src to even and the odd ones to odd: even[i] = src[2i],
+// odd[i] = src[2i+1] (⌈n/2⌉ and ⌊n/2⌋ elements for n = len(src) > 0).
+func deinterleave2(even, odd, src []float32) {
+	n := len(src)
+	_, _ = even[(n+1)/2-1], odd[max(n/2, 1)-1]
+	if useAVX512 {
+		deinterleave2AVX(&even[0], &odd[0], &src[0], n)
+		return
+	}
+	pairs := src[:n&^1]
+	ev, od := even[:n/2], odd[:n/2]
+	for i := range ev {
+		ev[i], od[i] = pairs[2*i], pairs[2*i+1]
+	}
+	if n%2 == 1 {
+		even[n/2] = src[n-1]
 	}
 }
