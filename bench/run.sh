@@ -104,8 +104,10 @@ measure() {
   shift 2
   echo "bench/run.sh: $label ..." >&2
   local t0=$SECONDS rc=0
+  measure_rc=0
   OMP_NUM_THREADS="$threads" MKL_NUM_THREADS="$threads" GOMAXPROCS="$threads" \
     timeout "$measure_timeout" "$@" </dev/null >"$work/out" 2>"$log" || rc=$?
+  measure_rc=$rc
   if [[ $rc -eq 0 ]]; then
     grep '^{' "$work/out" | sed "s/^{/{$fields/" >>"$results" || note "$label printed no JSON line"
     grep -o '"img_per_s": *[0-9.a-z]*\|"peak_rss_mib": *[0-9.]*\|"max_abs_diff": *[0-9.e-]*\|"error": "[^"]*' \
@@ -114,7 +116,7 @@ measure() {
     tail -n 20 "$log" >&2 || true
     local why="exit status $rc after $((SECONDS - t0)) s; 124: over ${measure_timeout} s"
     note "$label failed ($why)"
-    if [[ "$fields" == *'"system"'* ]]; then
+    if [[ "$fields" == *'"system"'* && ! ("${retry_crash:-}" == 1 && $rc -ne 124) ]]; then
       echo "{$fields\"img_per_s\": null, \"error\": \"$why\"}" >>"$results"
     fi
   fi
@@ -219,8 +221,20 @@ for preset in ${presets//,/ }; do
       row="\"system\": \"$system\", \"preset\": \"$preset\", \"mode\": \"$mode\", "
       case "$system" in
       pytorch)
-        measure "$what" "$tag$row\"config\": \"$config\", " \
+        # torch.compile's generated AVX-512 code has crashed the process on some CPUs (glibc "double
+        # free or corruption" on an AMD Zen 5): a compile configuration that crashes is measured once
+        # more with inductor's vectors at 256 bits (ATen and oneDNN keep their ISA), and says so in its
+        # ISA column.
+        retry_crash=0
+        [[ "$config" == *compile* ]] && retry_crash=1
+        retry_crash=$retry_crash measure "$what" "$tag$row\"config\": \"$config\", " \
           "$py" "$here/torch_vqvae.py" "$mode" "${common[@]}" --config "$config" --data "$data"
+        if [[ $retry_crash == 1 && $measure_rc -ne 0 && $measure_rc -ne 124 ]]; then
+          measure "$what again, inductor vectors 256-bit" "$tag$row\"config\": \"$config\", " \
+            env BENCH_INDUCTOR_SIMDLEN=256 "$py" "$here/torch_vqvae.py" "$mode" "${common[@]}" \
+            --config "$config" --data "$data"
+        fi
+        retry_crash=0
         ;;
       tensorflow)
         measure "$what" "$tag$row\"config\": \"$config\", " \

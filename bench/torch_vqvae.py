@@ -418,7 +418,23 @@ def torch_isa() -> str:
     torch = _torch()
     isa = torch.backends.cpu.get_cpu_capability()
     cap = os.environ.get("ONEDNN_MAX_CPU_ISA")
-    return f"{isa}, oneDNN ≤ {cap}" if cap else isa
+    if cap:
+        isa += f", oneDNN ≤ {cap}"
+    if simd := inductor_simdlen():
+        isa += f", inductor vectors {simd}-bit"
+    return isa
+
+
+def inductor_simdlen() -> int | None:
+    """The vector width torch.compile's generated code is held to (BENCH_INDUCTOR_SIMDLEN, bits; bench/run.sh
+    sets 256 when a compile configuration crashed with the default), or None for inductor's own choice.
+    """
+    v = os.environ.get("BENCH_INDUCTOR_SIMDLEN", "")
+    if not v:
+        return None
+    if not v.isdigit() or int(v) not in (128, 256, 512):
+        raise SystemExit(f"BENCH_INDUCTOR_SIMDLEN={v!r}: want 128, 256 or 512")
+    return int(v)
 
 
 def cpu_model() -> str:
@@ -468,6 +484,10 @@ def bench_torch(
     model = build_model(preset)
     last = config.startswith("channels_last")
     compiled = config.endswith("compile")
+    if compiled and (simd := inductor_simdlen()):
+        import torch._inductor.config as inductor_config
+
+        inductor_config.cpp.simdlen = simd
     if last:
         model = model.to(memory_format=torch.channels_last)
 
