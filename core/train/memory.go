@@ -19,8 +19,8 @@ const MinImageSize = (metrics.SSIMWindow + 3) / 4 * 4
 // before anything is allocated so that impossible settings are refused at once: every layer's output and
 // its gradient (the memory plan shares buffers, but a step holds most of them at its peak), the input
 // batch, the quantiser's distances for one band, and the weights four times over (values, gradients,
-// Adam's two moments). For the residual preset at 256×256 and batch 16 it gives about 1 GiB; a run's
-// measured peak resident size is about 800 MiB.
+// Adam's two moments). For the residual preset at 256×256 and batch 16 it gives about 1 GiB; a benchmark
+// step's measured peak resident size is about 640 MiB (the memory plan's buffers: 537 MiB).
 func EstimateMemory(cfg model.Config, batch int) float64 {
 	s := float64(cfg.ImageSize)
 	b := float64(batch)
