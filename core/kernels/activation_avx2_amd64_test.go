@@ -35,11 +35,7 @@ func sameBits(a, b float32) bool {
 // TestActivationsAVX2MatchGo checks the AVX2 loops against the Go functions bit for bit: ExpSlice against
 // Expf, Gate against Tanh·Sigmoid, GateGrad against its formula.
 func TestActivationsAVX2MatchGo(t *testing.T) {
-	if !hasAVX2 {
-		t.Skip("this CPU has no AVX2+FMA: the loops cannot run here (the generic path is tested elsewhere)")
-	}
-	saved := currentISA()
-	defer setISA(saved)
+	needAVX2(t)
 	setISA(isaAVX2)
 	x := activationInputs(4099)
 	n := len(x)

@@ -10,11 +10,7 @@ import (
 // widths 8…32, every start column, runs that cross panels, source windows cut on the left, the right,
 // both or empty — and requires the same destination bit for bit, elements outside the run untouched.
 func TestScatterRunAVX2MatchesGo(t *testing.T) {
-	if !hasAVX2 {
-		t.Skip("this CPU has no AVX2+FMA")
-	}
-	saved := currentISA()
-	defer setISA(saved)
+	needAVX2(t)
 	rng := rand.New(rand.NewPCG(4, 4))
 	for trial := range 3000 {
 		width := []int{8, 12, 16, 24, 32}[rng.IntN(5)]
@@ -54,4 +50,15 @@ func TestScatterRunAVX2MatchesGo(t *testing.T) {
 			}
 		}
 	}
+}
+
+// needAVX2 skips t on a CPU without AVX2+FMA (the AVX2 loops cannot run there; the generic path is tested
+// elsewhere) and puts the current ISA back when t ends, so that t may switch paths with setISA.
+func needAVX2(t *testing.T) {
+	t.Helper()
+	if !hasAVX2 {
+		t.Skip("this CPU has no AVX2+FMA")
+	}
+	saved := currentISA()
+	t.Cleanup(func() { setISA(saved) })
 }

@@ -11,11 +11,7 @@ import (
 // rows), k from 1 to 40 (the four-step loop and its tail), beta 0 and 0.5 — against a float64 triple loop,
 // and requires C rows past m and columns past cols untouched.
 func TestMulImplicitAVX2MatchesNaive(t *testing.T) {
-	if !hasAVX2 {
-		t.Skip("this CPU has no AVX2+FMA")
-	}
-	saved := currentISA()
-	defer setISA(saved)
+	needAVX2(t)
 	setISA(isaAVX2)
 	rng := rand.New(rand.NewPCG(7, 13))
 	for trial := range 400 {

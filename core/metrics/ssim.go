@@ -152,20 +152,79 @@ func reflectIndex(i, n int) int {
 	return i
 }
 
-// ssimScratch holds one worker's row buffers: the five vertically filtered rows of the current output row.
-type ssimScratch struct {
-	mx, my, mxx, myy, mxy []float64
+// moments holds the five vertically filtered rows of one output row: x, y, x², y² and xy filtered down
+// the columns by the window, w values each.
+type moments struct {
+	x, y, xx, yy, xy []float64
 }
 
-func (s *ssimScratch) resize(w int) {
-	if cap(s.mx) < w {
-		s.mx = make([]float64, w)
-		s.my = make([]float64, w)
-		s.mxx = make([]float64, w)
-		s.myy = make([]float64, w)
-		s.mxy = make([]float64, w)
+func (m *moments) resize(w int) {
+	if cap(m.x) < w {
+		m.x, m.y, m.xx, m.yy, m.xy = make([]float64, w), make([]float64, w), make([]float64, w), make([]float64, w), make([]float64, w)
 	}
-	s.mx, s.my, s.mxx, s.myy, s.mxy = s.mx[:w], s.my[:w], s.mxx[:w], s.myy[:w], s.mxy[:w]
+	m.x, m.y, m.xx, m.yy, m.xy = m.x[:w], m.y[:w], m.xx[:w], m.yy[:w], m.xy[:w]
+}
+
+// filterColumns fills m (resized to w) with the vertical pass for output row i of the w-wide images x and
+// y: rows i … i+10 weighted by the window, which is symmetric, so taps k and 10−k share one multiplication.
+func (m *moments) filterColumns(x, y []float32, w, i int) {
+	const r = SSIMRadius
+	g := &ssimKernel
+	m.resize(w)
+	mx, my, mxx, myy, mxy := m.x, m.y, m.xx, m.yy, m.xy
+	base := i * w
+	xc := x[base+r*w : base+r*w+w]
+	yc := y[base+r*w : base+r*w+w]
+	xc, yc = xc[:len(mx)], yc[:len(mx)]
+	gc := g[r]
+	for j := range mx {
+		a, b := float64(xc[j]), float64(yc[j])
+		mx[j] = gc * a
+		my[j] = gc * b
+		mxx[j] = gc * a * a
+		myy[j] = gc * b * b
+		mxy[j] = gc * a * b
+	}
+	for k := 1; k <= r; k++ {
+		gk := g[r+k]
+		xu := x[base+(r-k)*w : base+(r-k)*w+w]
+		xd := x[base+(r+k)*w : base+(r+k)*w+w]
+		yu := y[base+(r-k)*w : base+(r-k)*w+w]
+		yd := y[base+(r+k)*w : base+(r+k)*w+w]
+		xu, xd, yu, yd = xu[:len(mx)], xd[:len(mx)], yu[:len(mx)], yd[:len(mx)]
+		for j := range mx {
+			a0, a1 := float64(xu[j]), float64(xd[j])
+			b0, b1 := float64(yu[j]), float64(yd[j])
+			mx[j] += gk * (a0 + a1)
+			my[j] += gk * (b0 + b1)
+			mxx[j] += gk * (a0*a0 + a1*a1)
+			myy[j] += gk * (b0*b0 + b1*b1)
+			mxy[j] += gk * (a0*b0 + a1*b1)
+		}
+	}
+}
+
+// window returns the window's means of x, y, x², y² and xy at column c of the filtered rows (the
+// horizontal pass, c ∈ [r, w−r)).
+func (m *moments) window(c int) (ux, uy, uxx, uyy, uxy float64) {
+	const r = SSIMRadius
+	g := &ssimKernel
+	gc := g[r]
+	ux, uy, uxx, uyy, uxy = gc*m.x[c], gc*m.y[c], gc*m.xx[c], gc*m.yy[c], gc*m.xy[c]
+	for k := 1; k <= r; k++ {
+		gk := g[r+k]
+		ux += gk * (m.x[c-k] + m.x[c+k])
+		uy += gk * (m.y[c-k] + m.y[c+k])
+		uxx += gk * (m.xx[c-k] + m.xx[c+k])
+		uyy += gk * (m.yy[c-k] + m.yy[c+k])
+		uxy += gk * (m.xy[c-k] + m.xy[c+k])
+	}
+	return
+}
+
+// ssimScratch holds one worker's row buffers: the five vertically filtered rows of the current output row.
+type ssimScratch struct {
+	moments
 }
 
 // mean returns the mean of the valid SSIM map of x and y (see SSIM).
@@ -180,46 +239,12 @@ func (s *ssimScratch) mean(x, y []float32, h, w int) float64 {
 // of its contrast-structure factor (2σxy + C2)/(σx² + σy² + C2), which MS-SSIM uses at the finer scales.
 //
 // The Gaussian window is separable: for each output row the five moments x, y, x², y², xy are first
-// filtered down the columns (vertical pass, w values each), then along the row (horizontal pass). The
-// window is symmetric, so taps k and 10−k share one multiplication.
+// filtered down the columns (vertical pass, w values each), then along the row (horizontal pass).
 func (s *ssimScratch) valid(x, y []float32, h, w int, out []float64) (total, csTotal float64) {
 	const r = SSIMRadius
-	g := &ssimKernel
 	oh, ow := h-2*r, w-2*r
-	s.resize(w)
-	mx, my, mxx, myy, mxy := s.mx, s.my, s.mxx, s.myy, s.mxy
 	for i := range oh {
-		// Vertical pass: rows i..i+10 of x and y → mx..mxy[0:w].
-		base := i * w
-		xc := x[base+r*w : base+r*w+w]
-		yc := y[base+r*w : base+r*w+w]
-		xc, yc = xc[:len(mx)], yc[:len(mx)]
-		gc := g[r]
-		for j := range mx {
-			a, b := float64(xc[j]), float64(yc[j])
-			mx[j] = gc * a
-			my[j] = gc * b
-			mxx[j] = gc * a * a
-			myy[j] = gc * b * b
-			mxy[j] = gc * a * b
-		}
-		for k := 1; k <= r; k++ {
-			gk := g[r+k]
-			xu := x[base+(r-k)*w : base+(r-k)*w+w]
-			xd := x[base+(r+k)*w : base+(r+k)*w+w]
-			yu := y[base+(r-k)*w : base+(r-k)*w+w]
-			yd := y[base+(r+k)*w : base+(r+k)*w+w]
-			xu, xd, yu, yd = xu[:len(mx)], xd[:len(mx)], yu[:len(mx)], yd[:len(mx)]
-			for j := range mx {
-				a0, a1 := float64(xu[j]), float64(xd[j])
-				b0, b1 := float64(yu[j]), float64(yd[j])
-				mx[j] += gk * (a0 + a1)
-				my[j] += gk * (b0 + b1)
-				mxx[j] += gk * (a0*a0 + a1*a1)
-				myy[j] += gk * (b0*b0 + b1*b1)
-				mxy[j] += gk * (a0*b0 + a1*b1)
-			}
-		}
+		s.filterColumns(x, y, w, i)
 		// Horizontal pass and the SSIM formula for output row i.
 		var row []float64
 		if out != nil {
@@ -227,20 +252,7 @@ func (s *ssimScratch) valid(x, y []float32, h, w int, out []float64) (total, csT
 		}
 		rowSum, csSum := 0.0, 0.0
 		for j := range ow {
-			c := j + r
-			ux := gc * mx[c]
-			uy := gc * my[c]
-			uxx := gc * mxx[c]
-			uyy := gc * myy[c]
-			uxy := gc * mxy[c]
-			for k := 1; k <= r; k++ {
-				gk := g[r+k]
-				ux += gk * (mx[c-k] + mx[c+k])
-				uy += gk * (my[c-k] + my[c+k])
-				uxx += gk * (mxx[c-k] + mxx[c+k])
-				uyy += gk * (myy[c-k] + myy[c+k])
-				uxy += gk * (mxy[c-k] + mxy[c+k])
-			}
+			ux, uy, uxx, uyy, uxy := s.window(j + r)
 			vx := uxx - ux*ux
 			vy := uyy - uy*uy
 			vxy := uxy - ux*uy

@@ -35,51 +35,16 @@ func SSIMGrad(dst, x, y []float32, h, w int) float64 {
 	oh, ow := h-2*r, w-2*r
 	s := gradScratchPool.Get().(*gradScratch)
 	defer gradScratchPool.Put(s)
-	s.resize(oh, w)
-	mx, my, mxx, myy, mxy := s.mx, s.my, s.mxx, s.myy, s.mxy
+	s.fit(oh, w)
 	ra, rb, rc := s.ra, s.rb, s.rc
 	total := 0.0
 	for i := range oh {
-		// Vertical pass: rows i..i+10 of x and y → the five moments over w columns.
-		base := i * w
-		xc, yc := x[base+r*w:base+r*w+w], y[base+r*w:base+r*w+w]
-		xc, yc = xc[:len(mx)], yc[:len(mx)]
-		for j := range mx {
-			a, b := float64(xc[j]), float64(yc[j])
-			mx[j] = gc * a
-			my[j] = gc * b
-			mxx[j] = gc * a * a
-			myy[j] = gc * b * b
-			mxy[j] = gc * a * b
-		}
-		for k := 1; k <= r; k++ {
-			gk := g[r+k]
-			xu, xd := x[base+(r-k)*w:base+(r-k)*w+w], x[base+(r+k)*w:base+(r+k)*w+w]
-			yu, yd := y[base+(r-k)*w:base+(r-k)*w+w], y[base+(r+k)*w:base+(r+k)*w+w]
-			xu, xd, yu, yd = xu[:len(mx)], xd[:len(mx)], yu[:len(mx)], yd[:len(mx)]
-			for j := range mx {
-				a0, a1 := float64(xu[j]), float64(xd[j])
-				b0, b1 := float64(yu[j]), float64(yd[j])
-				mx[j] += gk * (a0 + a1)
-				my[j] += gk * (b0 + b1)
-				mxx[j] += gk * (a0*a0 + a1*a1)
-				myy[j] += gk * (b0*b0 + b1*b1)
-				mxy[j] += gk * (a0*b0 + a1*b1)
-			}
-		}
-		// Horizontal pass, SSIM and the window coefficients a, b, c of output row i, stored with r zero
-		// columns on each side (ra[r+j] for window column j) for the spread below.
+		// Vertical pass (rows i..i+10), then per window: SSIM and the coefficients a, b, c of output row
+		// i, stored with r zero columns on each side (ra[r+j] for window column j) for the spread below.
+		s.filterColumns(x, y, w, i)
 		for j := range ow {
 			c := j + r
-			ux, uy, uxx, uyy, uxy := gc*mx[c], gc*my[c], gc*mxx[c], gc*myy[c], gc*mxy[c]
-			for k := 1; k <= r; k++ {
-				gk := g[r+k]
-				ux += gk * (mx[c-k] + mx[c+k])
-				uy += gk * (my[c-k] + my[c+k])
-				uxx += gk * (mxx[c-k] + mxx[c+k])
-				uyy += gk * (myy[c-k] + myy[c+k])
-				uxy += gk * (mxy[c-k] + mxy[c+k])
-			}
+			ux, uy, uxx, uyy, uxy := s.window(c)
 			vx, vy, vxy := uxx-ux*ux, uyy-uy*uy, uxy-ux*uy
 			b1, b2 := ux*ux+uy*uy+ssimC1, vx+vy+ssimC2
 			l, cs := (2*ux*uy+ssimC1)/b1, (2*vxy+ssimC2)/b2
@@ -141,23 +106,23 @@ func SSIMGrad(dst, x, y []float32, h, w int) float64 {
 // r zero columns on each side, the three horizontally spread maps [oh, w], and one image row of the three
 // vertically spread sums.
 type gradScratch struct {
-	mx, my, mxx, myy, mxy []float64
-	ra, rb, rc            []float64
-	ha, hb, hc            []float64
-	ga, gb, gc            []float64
+	moments
+	ra, rb, rc []float64
+	ha, hb, hc []float64
+	ga, gb, gc []float64
 }
 
 var gradScratchPool = sync.Pool{New: func() any { return new(gradScratch) }}
 
-// resize makes the buffers fit an image of oh+10 rows of w columns and zeroes the padding of ra, rb, rc.
-func (s *gradScratch) resize(oh, w int) {
+// fit makes the buffers fit an image of oh+10 rows of w columns and zeroes the padding of ra, rb, rc.
+func (s *gradScratch) fit(oh, w int) {
 	fit := func(b []float64, n int) []float64 {
 		if cap(b) < n {
 			return make([]float64, n)
 		}
 		return b[:n]
 	}
-	for _, p := range []*[]float64{&s.mx, &s.my, &s.mxx, &s.myy, &s.mxy, &s.ga, &s.gb, &s.gc} {
+	for _, p := range []*[]float64{&s.ga, &s.gb, &s.gc} {
 		*p = fit(*p, w)
 	}
 	for _, p := range []*[]float64{&s.ra, &s.rb, &s.rc} {
