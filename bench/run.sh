@@ -181,6 +181,15 @@ random.Random(sys.argv[1]).shuffle(jobs)
 print("\n".join(jobs))' "$seed-$1" "${jobs[@]}"
 }
 
+# The CPU time the hypervisor gave to other guests while this guest wanted it ("steal", /proc/stat's 8th
+# value), as a share of all CPU time of the run: on a shared host it slows every system alike, and it is why
+# wall-clock numbers move between runs (the img/CPU-s table does not include it).
+cpu_ticks() { awk '/^cpu / {t = 0; for (i = 2; i <= NF; i++) t += $i; print $9, t}' /proc/stat; }
+steal_share() { # start and end "steal total" pairs → "S %"
+  awk -v a="$1" -v b="$2" 'BEGIN {split(a, x, " "); split(b, y, " ");
+    d = y[2] - x[2]; printf "%.1f %%", (d > 0 ? 100 * (y[1] - x[1]) / d : 0)}'
+}
+ticks_start="$(cpu_ticks)"
 load_start="$(cut -d' ' -f1-3 /proc/loadavg)"
 for preset in ${presets//,/ }; do
   n="$steps"
@@ -256,6 +265,7 @@ for preset in ${presets//,/ }; do
   unset onnx
 done
 load_end="$(cut -d' ' -f1-3 /proc/loadavg)"
+steal="$(steal_share "$ticks_start" "$(cpu_ticks)")"
 
 # The CPU as lscpu names it, with its family and model numbers (machines of one kind come with different
 # CPUs); the ISA each system ran on is in its own rows.
@@ -275,5 +285,6 @@ commit="$(cd "$repo" && git rev-parse --short HEAD 2>/dev/null || echo unknown)"
   --meta "cpu=$cpu" --meta "machine=$(nproc) cores visible, $(free -g | awk '/^Mem:/ {print $2}') GiB" \
   --meta "isa=$isas" \
   --meta "setup=$threads threads, batch $batch, 256x256 images, $warmup warm-up steps, $rounds round(s) in a shuffled order (seed $seed)" \
-  --meta "load average (1, 5, 15 min)=$load_start at the start, $load_end at the end"
+  --meta "load average (1, 5, 15 min)=$load_start at the start, $load_end at the end" \
+  --meta "CPU time taken by the hypervisor (steal)=$steal of all CPU time during the run"
 echo "bench/run.sh: wrote $out_prefix.md and $out_prefix.json" >&2
