@@ -104,7 +104,6 @@ measure() {
   shift 2
   echo "bench/run.sh: $label ..." >&2
   local t0=$SECONDS rc=0
-  measure_rc=0
   OMP_NUM_THREADS="$threads" MKL_NUM_THREADS="$threads" GOMAXPROCS="$threads" \
     timeout "$measure_timeout" "$@" </dev/null >"$work/out" 2>"$log" || rc=$?
   measure_rc=$rc
@@ -182,8 +181,8 @@ print("\n".join(jobs))' "$seed-$1" "${jobs[@]}"
 }
 
 # The CPU time the hypervisor gave to other guests while this guest wanted it ("steal", /proc/stat's 8th
-# value), as a share of all CPU time of the run: on a shared host it slows every system alike, and it is why
-# wall-clock numbers move between runs (the img/CPU-s table does not include it).
+# value), as a share of all CPU time of the run: on a shared host it slows every system, not all alike, and
+# it is why wall-clock numbers move between runs (bench/README.md, "ISA and CPU").
 cpu_ticks() { awk '/^cpu / {t = 0; for (i = 2; i <= NF; i++) t += $i; print $9, t}' /proc/stat; }
 steal_share() { # start and end "steal total" pairs → "S %"
   awk -v a="$1" -v b="$2" 'BEGIN {split(a, x, " "); split(b, y, " ");
@@ -234,16 +233,15 @@ for preset in ${presets//,/ }; do
         # free or corruption" on an AMD Zen 5): a compile configuration that crashes is measured once
         # more with inductor's vectors at 256 bits (ATen and oneDNN keep their ISA), and says so in its
         # ISA column.
-        retry_crash=0
-        [[ "$config" == *compile* ]] && retry_crash=1
-        retry_crash=$retry_crash measure "$what" "$tag$row\"config\": \"$config\", " \
+        retry=0
+        [[ "$config" == *compile* ]] && retry=1
+        retry_crash=$retry measure "$what" "$tag$row\"config\": \"$config\", " \
           "$py" "$here/torch_vqvae.py" "$mode" "${common[@]}" --config "$config" --data "$data"
-        if [[ $retry_crash == 1 && $measure_rc -ne 0 && $measure_rc -ne 124 ]]; then
+        if [[ $retry == 1 && $measure_rc -ne 0 && $measure_rc -ne 124 ]]; then
           measure "$what again, inductor vectors 256-bit" "$tag$row\"config\": \"$config\", " \
             env BENCH_INDUCTOR_SIMDLEN=256 "$py" "$here/torch_vqvae.py" "$mode" "${common[@]}" \
             --config "$config" --data "$data"
         fi
-        retry_crash=0
         ;;
       tensorflow)
         measure "$what" "$tag$row\"config\": \"$config\", " \
