@@ -21,8 +21,8 @@ import "sync"
 //
 // How it runs: the moments are filtered one output row at a time, as SSIM does (the window is symmetric,
 // so taps k and 10−k share one multiplication), and each row's a, b, c are spread along the row at once
-// into three [h−10, w] maps; the vertical spread then gathers, for each image row, the 11 map rows that
-// reach it (again sharing the symmetric taps) and writes dst directly. Everything is float64; the
+// into three [h−10, w] maps; the vertical spread then gathers, for each image row, the (up to) 11 map rows
+// that reach it and writes dst directly. Everything is float64; the
 // scratch (three maps, 1.5 MiB for 256×256) is reused across calls.
 func SSIMGrad(dst, x, y []float32, h, w int) float64 {
 	checkImages(x, y, 1, h, w)
@@ -71,14 +71,14 @@ func SSIMGrad(dst, x, y []float32, h, w int) float64 {
 		}
 	}
 	// Vertical spread and the gradient: image row q receives Σ_i g[q−i]·H_i over the map rows i in
-	// [q−10, q] ∩ [0, oh), gathered around row q−r with the symmetric taps.
+	// [q−10, q] ∩ [0, oh), one tap at a time (near the top and bottom rows only part of the window lands).
 	n := float64(oh * ow)
-	ga, gb, gcv := s.ga, s.gb, s.gc
+	sa, sb, sc := s.sa, s.sb, s.sc
 	for q := range h {
 		t := q - r
-		clear(ga)
-		clear(gb)
-		clear(gcv)
+		clear(sa)
+		clear(sb)
+		clear(sc)
 		for k := -r; k <= r; k++ {
 			i := t + k
 			if i < 0 || i >= oh {
@@ -86,17 +86,17 @@ func SSIMGrad(dst, x, y []float32, h, w int) float64 {
 			}
 			gk := g[r+k]
 			ha, hb, hc := s.ha[i*w:(i+1)*w], s.hb[i*w:(i+1)*w], s.hc[i*w:(i+1)*w]
-			ha, hb, hc = ha[:len(ga)], hb[:len(ga)], hc[:len(ga)]
-			for j := range ga {
-				ga[j] += gk * ha[j]
-				gb[j] += gk * hb[j]
-				gcv[j] += gk * hc[j]
+			ha, hb, hc = ha[:len(sa)], hb[:len(sa)], hc[:len(sa)]
+			for j := range sa {
+				sa[j] += gk * ha[j]
+				sb[j] += gk * hb[j]
+				sc[j] += gk * hc[j]
 			}
 		}
 		xr, yr, dr := x[q*w:(q+1)*w], y[q*w:(q+1)*w], dst[q*w:(q+1)*w]
-		xr, yr, dr = xr[:len(ga)], yr[:len(ga)], dr[:len(ga)]
-		for j := range ga {
-			dr[j] = float32((ga[j] + 2*float64(yr[j])*gb[j] + float64(xr[j])*gcv[j]) / n)
+		xr, yr, dr = xr[:len(sa)], yr[:len(sa)], dr[:len(sa)]
+		for j := range sa {
+			dr[j] = float32((sa[j] + 2*float64(yr[j])*sb[j] + float64(xr[j])*sc[j]) / n)
 		}
 	}
 	return total / n
@@ -109,7 +109,7 @@ type gradScratch struct {
 	moments
 	ra, rb, rc []float64
 	ha, hb, hc []float64
-	ga, gb, gc []float64
+	sa, sb, sc []float64
 }
 
 var gradScratchPool = sync.Pool{New: func() any { return new(gradScratch) }}
@@ -122,7 +122,7 @@ func (s *gradScratch) fit(oh, w int) {
 		}
 		return b[:n]
 	}
-	for _, p := range []*[]float64{&s.ga, &s.gb, &s.gc} {
+	for _, p := range []*[]float64{&s.sa, &s.sb, &s.sc} {
 		*p = fit(*p, w)
 	}
 	for _, p := range []*[]float64{&s.ra, &s.rb, &s.rc} {

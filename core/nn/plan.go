@@ -150,9 +150,6 @@ type lifetime struct {
 	members  []int // positions of the chain's values
 }
 
-// liveSpan is the position interval during which order[p]'s value must stay in its buffer.
-func (pl *planner) liveSpan(p int) [2]int { return [2]int{p, pl.last[p]} }
-
 // newPlanner sorts g into the tape machine's execution order (the reverse of the topological sort: inputs
 // first) and lists every node's inputs.
 func newPlanner(g *G.ExprGraph) (*planner, error) {
@@ -234,8 +231,7 @@ func (pl *planner) assignBuffers() *MemoryPlan {
 			plan.InPlace++
 			continue
 		}
-		sp := pl.liveSpan(p)
-		lives = append(lives, lifetime{from: sp[0], to: sp[1], size: size, members: []int{p}})
+		lives = append(lives, lifetime{from: p, to: pl.last[p], size: size, members: []int{p}})
 		chain[p] = len(lives) - 1
 	}
 	byBytes := make([]int, len(lives))
