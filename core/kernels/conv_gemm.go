@@ -47,6 +47,10 @@ func pointwiseSplit(n int) int {
 // task gathers its patches k block by k block into packed panels (see conv_packed.go) and multiplies them
 // with the weights, packed once per call.
 func (g convGeom) forward(n int, x, w, b, y []float32, o ConvOpts) {
+	if g.winograd() {
+		g.forwardWinograd(n, x, w, b, y, o)
+		return
+	}
 	in, out, ohw := g.inSize(), g.outSize(), g.OH*g.OW
 	ckk := g.ckk()
 	k := ckk
@@ -271,6 +275,16 @@ func onesOf(n int) []float32 {
 // nil (the transposed convolution's forward pass): dx is overwritten, or added to when o.Accumulate; then
 // max(·, 0) when o.ReLU.
 func (g convGeom) backwardData(n int, dy, w, b, dx []float32, o ConvOpts) {
+	if g.KH == 3 && g.KW == 3 && g.S == 1 && g.P == 1 {
+		// dx is dy correlated with the transposed, flipped weights: a forward pass (winograd.go).
+		if gt := g.winogradTransposed(); gt.winograd() {
+			wt := getConvScratch(g.K * g.ckk())
+			defer putConvScratch(wt)
+			flipTranspose3(*wt, w, g.K, g.C)
+			gt.forwardWinograd(n, dy, *wt, b, dx, ConvOpts{Accumulate: o.Accumulate, ReLU: o.ReLU})
+			return
+		}
+	}
 	in, out, ohw := g.inSize(), g.outSize(), g.OH*g.OW
 	relu := o.ReLU
 	if g.C <= col2imMaxC {

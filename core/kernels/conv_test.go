@@ -77,6 +77,14 @@ func convCases(rng *rand.Rand) []ConvShape {
 		{N: 1, C: 3, H: 5, W: 65, K: 4, KH: 3, KW: 3, Stride: 2, Pad: 0},
 		{N: 1, C: 4, H: 3, W: 32, K: 3, KH: 1, KW: 1, Stride: 1, Pad: 0},
 		{N: 1, C: 2, H: 4, W: 96, K: 5, KH: 3, KW: 3, Stride: 3, Pad: 0},
+		// 3×3 stride-1 pad-1 with even output heights: the Winograd path where the setting allows it
+		// (several bands, a partial last band, 16 and 48 tiles per tile row, more channels than one
+		// weight panel).
+		{N: 2, C: 5, H: 6, W: 64, K: 11, KH: 3, KW: 3, Stride: 1, Pad: 1},
+		{N: 1, C: 17, H: 4, W: 32, K: 9, KH: 3, KW: 3, Stride: 1, Pad: 1},
+		{N: 2, C: 8, H: 10, W: 96, K: 36, KH: 3, KW: 3, Stride: 1, Pad: 1},
+		{N: 1, C: 33, H: 2, W: 128, K: 16, KH: 3, KW: 3, Stride: 1, Pad: 1},
+		{N: 1, C: 400, H: 2, W: 32, K: 9, KH: 3, KW: 3, Stride: 1, Pad: 1}, // two k blocks
 	}
 	ks := []int{1, 3, 4}
 	for range 25 {
@@ -95,6 +103,8 @@ type convSetting struct {
 	// avx2 takes the AVX2 path where the default is AVX-512 (skipped on CPUs without AVX2, and
 	// the same as the default where AVX2 is the best path).
 	avx2 bool
+	// winoMinC is winogradMinC: 0 sends every eligible 3×3 convolution through Winograd, 1<<30 none.
+	winoMinC int
 }
 
 // withSettings runs f under settings that together cover every code path: one worker or three (more than
@@ -103,18 +113,22 @@ type convSetting struct {
 func withSettings(t *testing.T, f func(t *testing.T)) {
 	oldCol, oldFilter := colBudget, filterColBudget
 	oldSwap, oldSwapCKK, oldCol2im := fwdSwapMaxK, fwdSwapMinCKK, col2imMaxC
+	oldWino, oldWinoBudget := winogradMinC, winogradBudget
 	oldISA := currentISA()
 	defer func() {
 		parallel.SetThreads(0)
 		colBudget, filterColBudget = oldCol, oldFilter
 		fwdSwapMaxK, fwdSwapMinCKK, col2imMaxC = oldSwap, oldSwapCKK, oldCol2im
+		winogradMinC, winogradBudget = oldWino, oldWinoBudget
 		setISA(oldISA)
 	}()
 	for _, st := range []convSetting{
-		{1, 1 << 20, 0, 0, false, false}, {3, 1, 1 << 30, 1 << 30, false, false}, {1, 1, 1 << 30, 0, false, false},
-		{3, 1 << 20, 0, 1 << 30, false, false}, {3, 1, 0, 0, false, false}, {1, 1 << 20, 1 << 30, 1 << 30, false, false},
-		{3, 1, 1 << 30, 0, true, false}, {1, 1 << 20, 0, 1 << 30, true, false},
-		{3, 1, 1 << 30, 0, false, true}, {1, 1 << 20, 0, 1 << 30, false, true},
+		{1, 1 << 20, 0, 0, false, false, 0}, {3, 1, 1 << 30, 1 << 30, false, false, 0},
+		{1, 1, 1 << 30, 0, false, false, 0}, {3, 1 << 20, 0, 1 << 30, false, false, 1 << 30},
+		{3, 1, 0, 0, false, false, 1 << 30}, {1, 1 << 20, 1 << 30, 1 << 30, false, false, 0},
+		{3, 1, 1 << 30, 0, true, false, 0}, {1, 1 << 20, 0, 1 << 30, true, false, 0},
+		{3, 1, 1 << 30, 0, false, true, 0}, {1, 1 << 20, 0, 1 << 30, false, true, 0},
+		{3, 1, 0, 0, false, true, 1 << 30},
 	} {
 		switch {
 		case st.noAsm:
@@ -129,6 +143,7 @@ func withSettings(t *testing.T, f func(t *testing.T)) {
 		parallel.SetThreads(st.threads)
 		colBudget, filterColBudget = st.budget, st.budget
 		fwdSwapMaxK, fwdSwapMinCKK, col2imMaxC = st.swapMaxK, 0, st.col2imMaxC
+		winogradMinC, winogradBudget = st.winoMinC, st.budget
 		t.Run(fmt.Sprintf("%+v", st), f)
 	}
 }

@@ -1,0 +1,45 @@
+package kernels
+
+// winoInAVX512 and winoInAVX2 are the input transform (winoInputRef) over groups of 16 or 8 tiles: groups
+// counts them in one tile row; strides are in elements.
+//
+//go:noescape
+func winoInAVX512(v *float32, vstep int, p *float32, pstep, cstepP, cstepV, nc, groups int)
+
+//go:noescape
+func winoInAVX2(v *float32, vstep int, p *float32, pstep, cstepP, cstepV, nc, groups int)
+
+// winoOutAVX512 and winoOutAVX2 are the output transform (winoOutputRef) over groups of 16 or 8 tiles.
+//
+//go:noescape
+func winoOutAVX512(y *float32, ystep, cstepY int, m *float32, mstep, cstepM int, bias *float32, nc, groups, flags int)
+
+//go:noescape
+func winoOutAVX2(y *float32, ystep, cstepY int, m *float32, mstep, cstepM int, bias *float32, nc, groups, flags int)
+
+// winoInputAsm runs the input transform in assembly and reports true, or reports false where the path
+// has none for this tile count. The caller has checked the bounds.
+func winoInputAsm(v []float32, vstep int, p []float32, pstep, cstepP, cstepV, nc, tiles int) bool {
+	switch {
+	case useAVX512 && tiles%16 == 0:
+		winoInAVX512(&v[0], vstep, &p[0], pstep, cstepP, cstepV, nc, tiles/16)
+	case useAVX2 && tiles%8 == 0:
+		winoInAVX2(&v[0], vstep, &p[0], pstep, cstepP, cstepV, nc, tiles/8)
+	default:
+		return false
+	}
+	return true
+}
+
+// winoOutputAsm is winoInputAsm for the output transform.
+func winoOutputAsm(y []float32, ystep, cstepY int, m []float32, mstep, cstepM int, bias []float32, nc, tiles, flags int) bool {
+	switch {
+	case useAVX512 && tiles%16 == 0:
+		winoOutAVX512(&y[0], ystep, cstepY, &m[0], mstep, cstepM, &bias[0], nc, tiles/16, flags)
+	case useAVX2 && tiles%8 == 0:
+		winoOutAVX2(&y[0], ystep, cstepY, &m[0], mstep, cstepM, &bias[0], nc, tiles/8, flags)
+	default:
+		return false
+	}
+	return true
+}

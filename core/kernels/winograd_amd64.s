@@ -1,0 +1,427 @@
+// The Winograd F(2×2, 3×3) transforms (winograd.go) in AVX-512 and AVX2: each loop iteration transforms
+// 16 (AVX-512) or 8 (AVX2) neighbouring tiles of one tile row, one vector per tile position. The input
+// transform loads each of a tile row's four padded input rows as two pairs of vectors, P[0…] and P[2…],
+// and splits each pair into its even and odd columns: tile t's columns 2t, 2t+1, 2t+2, 2t+3 are the
+// evens and odds of the first pair and of the second. Bᵀ d is taken along each row as it is loaded, then
+// (Bᵀ d) B across the rows. The output transform reads the 16 planes of M, forms Aᵀ M A, adds the bias
+// (then the old output, then max(·, 0), as flags say) and interleaves each output row's even and odd
+// columns back together. Strides arrive in elements.
+
+#include "textflag.h"
+
+DATA winoeven<>+0(SB)/4, $0
+DATA winoeven<>+4(SB)/4, $2
+DATA winoeven<>+8(SB)/4, $4
+DATA winoeven<>+12(SB)/4, $6
+DATA winoeven<>+16(SB)/4, $8
+DATA winoeven<>+20(SB)/4, $10
+DATA winoeven<>+24(SB)/4, $12
+DATA winoeven<>+28(SB)/4, $14
+DATA winoeven<>+32(SB)/4, $16
+DATA winoeven<>+36(SB)/4, $18
+DATA winoeven<>+40(SB)/4, $20
+DATA winoeven<>+44(SB)/4, $22
+DATA winoeven<>+48(SB)/4, $24
+DATA winoeven<>+52(SB)/4, $26
+DATA winoeven<>+56(SB)/4, $28
+DATA winoeven<>+60(SB)/4, $30
+GLOBL winoeven<>(SB), RODATA|NOPTR, $64
+
+DATA winoodd<>+0(SB)/4, $1
+DATA winoodd<>+4(SB)/4, $3
+DATA winoodd<>+8(SB)/4, $5
+DATA winoodd<>+12(SB)/4, $7
+DATA winoodd<>+16(SB)/4, $9
+DATA winoodd<>+20(SB)/4, $11
+DATA winoodd<>+24(SB)/4, $13
+DATA winoodd<>+28(SB)/4, $15
+DATA winoodd<>+32(SB)/4, $17
+DATA winoodd<>+36(SB)/4, $19
+DATA winoodd<>+40(SB)/4, $21
+DATA winoodd<>+44(SB)/4, $23
+DATA winoodd<>+48(SB)/4, $25
+DATA winoodd<>+52(SB)/4, $27
+DATA winoodd<>+56(SB)/4, $29
+DATA winoodd<>+60(SB)/4, $31
+GLOBL winoodd<>(SB), RODATA|NOPTR, $64
+
+DATA winolo<>+0(SB)/4, $0
+DATA winolo<>+4(SB)/4, $16
+DATA winolo<>+8(SB)/4, $1
+DATA winolo<>+12(SB)/4, $17
+DATA winolo<>+16(SB)/4, $2
+DATA winolo<>+20(SB)/4, $18
+DATA winolo<>+24(SB)/4, $3
+DATA winolo<>+28(SB)/4, $19
+DATA winolo<>+32(SB)/4, $4
+DATA winolo<>+36(SB)/4, $20
+DATA winolo<>+40(SB)/4, $5
+DATA winolo<>+44(SB)/4, $21
+DATA winolo<>+48(SB)/4, $6
+DATA winolo<>+52(SB)/4, $22
+DATA winolo<>+56(SB)/4, $7
+DATA winolo<>+60(SB)/4, $23
+GLOBL winolo<>(SB), RODATA|NOPTR, $64
+
+DATA winohi<>+0(SB)/4, $8
+DATA winohi<>+4(SB)/4, $24
+DATA winohi<>+8(SB)/4, $9
+DATA winohi<>+12(SB)/4, $25
+DATA winohi<>+16(SB)/4, $10
+DATA winohi<>+20(SB)/4, $26
+DATA winohi<>+24(SB)/4, $11
+DATA winohi<>+28(SB)/4, $27
+DATA winohi<>+32(SB)/4, $12
+DATA winohi<>+36(SB)/4, $28
+DATA winohi<>+40(SB)/4, $13
+DATA winohi<>+44(SB)/4, $29
+DATA winohi<>+48(SB)/4, $14
+DATA winohi<>+52(SB)/4, $30
+DATA winohi<>+56(SB)/4, $15
+DATA winohi<>+60(SB)/4, $31
+GLOBL winohi<>(SB), RODATA|NOPTR, $64
+
+// IN512 loads padded row ptr of 16 tiles and leaves Bᵀ-row values t0…t3 (d0−d2, d1+d2, d2−d1, d1−d3 of
+// columns 2t…2t+3). Uses Z0–Z5; Z28/Z29 hold the even/odd indices.
+#define IN512(ptr, t0, t1, t2, t3) \
+	VMOVUPS (ptr), Z0; VMOVUPS 64(ptr), Z1; VMOVUPS 8(ptr), Z2; VMOVUPS 72(ptr), Z3; \
+	VMOVAPS Z0, Z4; VPERMT2PS Z1, Z28, Z4; VPERMT2PS Z1, Z29, Z0; \
+	VMOVAPS Z2, Z5; VPERMT2PS Z3, Z28, Z5; VPERMT2PS Z3, Z29, Z2; \
+	VSUBPS Z5, Z4, t0; VADDPS Z5, Z0, t1; VSUBPS Z0, Z5, t2; VSUBPS Z2, Z0, t3
+
+// STORE4 writes one row of V (positions 4i … 4i+3) at BX, R8 = vstep bytes, R9 = 3·vstep bytes.
+#define STORE4(a, b, c, d) VMOVUPS a, (BX); VMOVUPS b, (BX)(R8*1); VMOVUPS c, (BX)(R8*2); VMOVUPS d, (BX)(R9*1)
+
+// func winoInAVX512(v *float32, vstep int, p *float32, pstep, cstepP, cstepV, nc, groups int)
+TEXT ·winoInAVX512(SB), NOSPLIT, $0-64
+	MOVQ v+0(FP), DI
+	MOVQ vstep+8(FP), R8
+	MOVQ p+16(FP), SI
+	MOVQ pstep+24(FP), R10
+	MOVQ cstepP+32(FP), R12
+	MOVQ cstepV+40(FP), R13
+	MOVQ nc+48(FP), CX
+	MOVQ groups+56(FP), DX
+	SHLQ $2, R8
+	SHLQ $2, R10
+	SHLQ $2, R12
+	SHLQ $2, R13
+	LEAQ (R8)(R8*2), R9
+	LEAQ (R10)(R10*2), R11
+	SHLQ $6, DX                  // bytes of one V row per tile row
+	VMOVUPS winoeven<>(SB), Z28
+	VMOVUPS winoodd<>(SB), Z29
+
+i512c:
+	XORQ R14, R14
+
+i512g:
+	LEAQ (SI)(R14*2), AX         // padded row 0 of this group
+	IN512(AX, Z8, Z9, Z10, Z11)
+	LEAQ (AX)(R10*1), BX
+	IN512(BX, Z12, Z13, Z14, Z15)
+	LEAQ (AX)(R10*2), BX
+	IN512(BX, Z16, Z17, Z18, Z19)
+	LEAQ (AX)(R11*1), BX
+	IN512(BX, Z20, Z21, Z22, Z23)
+	LEAQ (DI)(R14*1), BX
+	VSUBPS Z16, Z8, Z24          // row 0: t0 − t2
+	VSUBPS Z17, Z9, Z25
+	VSUBPS Z18, Z10, Z26
+	VSUBPS Z19, Z11, Z27
+	STORE4(Z24, Z25, Z26, Z27)
+	LEAQ (BX)(R8*4), BX
+	VADDPS Z16, Z12, Z24         // row 1: t1 + t2
+	VADDPS Z17, Z13, Z25
+	VADDPS Z18, Z14, Z26
+	VADDPS Z19, Z15, Z27
+	STORE4(Z24, Z25, Z26, Z27)
+	LEAQ (BX)(R8*4), BX
+	VSUBPS Z12, Z16, Z24         // row 2: t2 − t1
+	VSUBPS Z13, Z17, Z25
+	VSUBPS Z14, Z18, Z26
+	VSUBPS Z15, Z19, Z27
+	STORE4(Z24, Z25, Z26, Z27)
+	LEAQ (BX)(R8*4), BX
+	VSUBPS Z20, Z12, Z24         // row 3: t1 − t3
+	VSUBPS Z21, Z13, Z25
+	VSUBPS Z22, Z14, Z26
+	VSUBPS Z23, Z15, Z27
+	STORE4(Z24, Z25, Z26, Z27)
+	ADDQ $64, R14
+	CMPQ R14, DX
+	JLT  i512g
+	ADDQ R12, SI
+	ADDQ R13, DI
+	DECQ CX
+	JNZ  i512c
+	VZEROUPPER
+	RET
+
+// LOAD4 reads one row of M (positions 4i … 4i+3) from BX (R8 = mstep bytes, R9 = 3·mstep bytes).
+#define LOAD4(a, b, c, d) VMOVUPS (BX), a; VMOVUPS (BX)(R8*1), b; VMOVUPS (BX)(R8*2), c; VMOVUPS (BX)(R9*1), d
+
+// func winoOutAVX512(y *float32, ystep, cstepY int, m *float32, mstep, cstepM int, bias *float32, nc, groups, flags int)
+TEXT ·winoOutAVX512(SB), NOSPLIT, $0-80
+	MOVQ y+0(FP), DI
+	MOVQ ystep+8(FP), R10
+	MOVQ cstepY+16(FP), R12
+	MOVQ m+24(FP), SI
+	MOVQ mstep+32(FP), R8
+	MOVQ cstepM+40(FP), R13
+	MOVQ bias+48(FP), R11
+	MOVQ nc+56(FP), CX
+	MOVQ groups+64(FP), DX
+	SHLQ $2, R10
+	SHLQ $2, R12
+	SHLQ $2, R8
+	SHLQ $2, R13
+	LEAQ (R8)(R8*2), R9
+	SHLQ $6, DX
+	VMOVUPS winolo<>(SB), Z28
+	VMOVUPS winohi<>(SB), Z29
+	VPXORD  Z31, Z31, Z31
+
+o512c:
+	VBROADCASTSS (R11), Z30
+	XORQ R14, R14
+
+o512g:
+	LEAQ (SI)(R14*1), BX
+	LOAD4(Z0, Z1, Z2, Z3)
+	LEAQ (BX)(R8*4), BX
+	LOAD4(Z4, Z5, Z6, Z7)
+	LEAQ (BX)(R8*4), BX
+	LOAD4(Z8, Z9, Z10, Z11)
+	LEAQ (BX)(R8*4), BX
+	LOAD4(Z12, Z13, Z14, Z15)
+	VADDPS Z4, Z0, Z16           // s0j = (m0j + m1j) + m2j
+	VADDPS Z8, Z16, Z16
+	VADDPS Z5, Z1, Z17
+	VADDPS Z9, Z17, Z17
+	VADDPS Z6, Z2, Z18
+	VADDPS Z10, Z18, Z18
+	VADDPS Z7, Z3, Z19
+	VADDPS Z11, Z19, Z19
+	VSUBPS Z8, Z4, Z20           // s1j = (m1j − m2j) − m3j
+	VSUBPS Z12, Z20, Z20
+	VSUBPS Z9, Z5, Z21
+	VSUBPS Z13, Z21, Z21
+	VSUBPS Z10, Z6, Z22
+	VSUBPS Z14, Z22, Z22
+	VSUBPS Z11, Z7, Z23
+	VSUBPS Z15, Z23, Z23
+	VADDPS Z17, Z16, Z24         // yi0 = (si0 + si1) + si2, yi1 = (si1 − si2) − si3
+	VADDPS Z18, Z24, Z24
+	VSUBPS Z18, Z17, Z25
+	VSUBPS Z19, Z25, Z25
+	VADDPS Z21, Z20, Z26
+	VADDPS Z22, Z26, Z26
+	VSUBPS Z22, Z21, Z27
+	VSUBPS Z23, Z27, Z27
+	VADDPS Z30, Z24, Z24
+	VADDPS Z30, Z25, Z25
+	VADDPS Z30, Z26, Z26
+	VADDPS Z30, Z27, Z27
+	VMOVAPS Z24, Z0              // interleave even and odd columns
+	VPERMT2PS Z25, Z28, Z0
+	VPERMT2PS Z25, Z29, Z24
+	VMOVAPS Z26, Z1
+	VPERMT2PS Z27, Z28, Z1
+	VPERMT2PS Z27, Z29, Z26
+	LEAQ (DI)(R14*2), AX
+	TESTQ $2, flags+72(FP)
+	JZ    o512noacc
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z24, Z24
+	VADDPS (AX)(R10*1), Z1, Z1
+	VADDPS 64(AX)(R10*1), Z26, Z26
+
+o512noacc:
+	TESTQ $1, flags+72(FP)
+	JZ    o512norelu
+	VMAXPS Z0, Z31, Z0
+	VMAXPS Z24, Z31, Z24
+	VMAXPS Z1, Z31, Z1
+	VMAXPS Z26, Z31, Z26
+
+o512norelu:
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z24, 64(AX)
+	VMOVUPS Z1, (AX)(R10*1)
+	VMOVUPS Z26, 64(AX)(R10*1)
+	ADDQ $64, R14
+	CMPQ R14, DX
+	JLT  o512g
+	ADDQ $4, R11
+	ADDQ R12, DI
+	ADDQ R13, SI
+	DECQ CX
+	JNZ  o512c
+	VZEROUPPER
+	RET
+
+// IN2 is IN512 for 8 tiles in ymm registers: the lane-wise shuffles take evens (0x88) and odds (0xDD)
+// of each 128-bit lane, and VPERMPD puts the lanes' halves in order. Uses Y12–Y15.
+#define IN2(ptr, t0, t1, t2, t3) \
+	VMOVUPS (ptr), Y12; VMOVUPS 32(ptr), Y13; VMOVUPS 8(ptr), Y14; VMOVUPS 40(ptr), Y15; \
+	VSHUFPS $0x88, Y13, Y12, t0; VSHUFPS $0xDD, Y13, Y12, t1; \
+	VSHUFPS $0x88, Y15, Y14, t2; VSHUFPS $0xDD, Y15, Y14, t3; \
+	VPERMPD $0xD8, t0, t0; VPERMPD $0xD8, t1, t1; VPERMPD $0xD8, t2, t2; VPERMPD $0xD8, t3, t3; \
+	VSUBPS t2, t0, t0; VSUBPS t3, t1, t3; VADDPS t2, t1, Y12; VSUBPS t1, t2, t2; VMOVAPS Y12, t1
+
+// func winoInAVX2(v *float32, vstep int, p *float32, pstep, cstepP, cstepV, nc, groups int)
+// Sixteen ymm registers do not hold the four rows' t values at once: rows 1 and 2 give V rows 1 and 2,
+// then row 0 gives V row 0 and row 3 V row 3.
+TEXT ·winoInAVX2(SB), NOSPLIT, $0-64
+	MOVQ v+0(FP), DI
+	MOVQ vstep+8(FP), R8
+	MOVQ p+16(FP), SI
+	MOVQ pstep+24(FP), R10
+	MOVQ cstepP+32(FP), R12
+	MOVQ cstepV+40(FP), R13
+	MOVQ nc+48(FP), CX
+	MOVQ groups+56(FP), DX
+	SHLQ $2, R8
+	SHLQ $2, R10
+	SHLQ $2, R12
+	SHLQ $2, R13
+	LEAQ (R8)(R8*2), R9
+	LEAQ (R10)(R10*2), R11
+	SHLQ $5, DX
+
+i2c:
+	XORQ R14, R14
+
+i2g:
+	LEAQ (SI)(R14*2), AX
+	LEAQ (AX)(R10*1), BX
+	IN2(BX, Y0, Y1, Y2, Y3)      // t row 1
+	LEAQ (AX)(R10*2), BX
+	IN2(BX, Y4, Y5, Y6, Y7)      // t row 2
+	LEAQ (DI)(R14*1), BX
+	LEAQ (BX)(R8*4), BX
+	VADDPS Y4, Y0, Y8            // V row 1: t1 + t2
+	VADDPS Y5, Y1, Y9
+	VADDPS Y6, Y2, Y10
+	VADDPS Y7, Y3, Y11
+	STORE4(Y8, Y9, Y10, Y11)
+	LEAQ (BX)(R8*4), BX
+	VSUBPS Y0, Y4, Y12           // V row 2: t2 − t1
+	VSUBPS Y1, Y5, Y13
+	VSUBPS Y2, Y6, Y14
+	VSUBPS Y3, Y7, Y15
+	STORE4(Y12, Y13, Y14, Y15)
+	IN2(AX, Y8, Y9, Y10, Y11)    // t row 0
+	LEAQ (DI)(R14*1), BX
+	VSUBPS Y4, Y8, Y8            // V row 0: t0 − t2
+	VSUBPS Y5, Y9, Y9
+	VSUBPS Y6, Y10, Y10
+	VSUBPS Y7, Y11, Y11
+	STORE4(Y8, Y9, Y10, Y11)
+	LEAQ (AX)(R11*1), BX
+	IN2(BX, Y8, Y9, Y10, Y11)    // t row 3
+	LEAQ (DI)(R14*1), BX
+	LEAQ (BX)(R8*8), BX
+	LEAQ (BX)(R8*4), BX
+	VSUBPS Y8, Y0, Y8            // V row 3: t1 − t3
+	VSUBPS Y9, Y1, Y9
+	VSUBPS Y10, Y2, Y10
+	VSUBPS Y11, Y3, Y11
+	STORE4(Y8, Y9, Y10, Y11)
+	ADDQ $32, R14
+	CMPQ R14, DX
+	JLT  i2g
+	ADDQ R12, SI
+	ADDQ R13, DI
+	DECQ CX
+	JNZ  i2c
+	VZEROUPPER
+	RET
+
+// COL2 forms s0j = (m0j + m1j) + m2j and s1j = (m1j − m2j) − m3j for the column at BX (R8 = mstep bytes,
+// R11 = 12·mstep bytes), then steps BX to the next column. Uses Y12–Y15.
+#define COL2(s0, s1) \
+	VMOVUPS (BX), Y12; VMOVUPS (BX)(R8*4), Y13; VMOVUPS (BX)(R8*8), Y14; VMOVUPS (BX)(R11*1), Y15; \
+	VADDPS Y13, Y12, s0; VADDPS Y14, s0, s0; VSUBPS Y14, Y13, s1; VSUBPS Y15, s1, s1; \
+	ADDQ R8, BX
+
+// ZIP2 interleaves a (even columns) and b (odd columns) into a, b (the first and last 8 of 16). Uses Y12, Y13.
+#define ZIP2(a, b) \
+	VUNPCKLPS b, a, Y12; VUNPCKHPS b, a, Y13; VPERM2F128 $0x20, Y13, Y12, a; VPERM2F128 $0x31, Y13, Y12, b
+
+// func winoOutAVX2(y *float32, ystep, cstepY int, m *float32, mstep, cstepM int, bias *float32, nc, groups, flags int)
+TEXT ·winoOutAVX2(SB), NOSPLIT, $0-80
+	MOVQ y+0(FP), DI
+	MOVQ ystep+8(FP), R10
+	MOVQ cstepY+16(FP), R12
+	MOVQ m+24(FP), SI
+	MOVQ mstep+32(FP), R8
+	MOVQ cstepM+40(FP), R13
+	MOVQ bias+48(FP), R9
+	MOVQ nc+56(FP), CX
+	MOVQ groups+64(FP), DX
+	SHLQ $2, R10
+	SHLQ $2, R12
+	SHLQ $2, R8
+	SHLQ $2, R13
+	LEAQ (R8)(R8*2), R11
+	SHLQ $2, R11                 // 12·mstep bytes: row 3 of a column
+	SHLQ $5, DX
+
+o2c:
+	XORQ R14, R14
+
+o2g:
+	LEAQ (SI)(R14*1), BX
+	COL2(Y0, Y4)
+	COL2(Y1, Y5)
+	COL2(Y2, Y6)
+	COL2(Y3, Y7)
+	VADDPS Y1, Y0, Y8            // yi0 = (si0 + si1) + si2, yi1 = (si1 − si2) − si3
+	VADDPS Y2, Y8, Y8
+	VSUBPS Y2, Y1, Y9
+	VSUBPS Y3, Y9, Y9
+	VADDPS Y5, Y4, Y10
+	VADDPS Y6, Y10, Y10
+	VSUBPS Y6, Y5, Y11
+	VSUBPS Y7, Y11, Y11
+	VBROADCASTSS (R9), Y14
+	VADDPS Y14, Y8, Y8
+	VADDPS Y14, Y9, Y9
+	VADDPS Y14, Y10, Y10
+	VADDPS Y14, Y11, Y11
+	ZIP2(Y8, Y9)
+	ZIP2(Y10, Y11)
+	LEAQ (DI)(R14*2), AX
+	TESTQ $2, flags+72(FP)
+	JZ    o2noacc
+	VADDPS (AX), Y8, Y8
+	VADDPS 32(AX), Y9, Y9
+	VADDPS (AX)(R10*1), Y10, Y10
+	VADDPS 32(AX)(R10*1), Y11, Y11
+
+o2noacc:
+	TESTQ $1, flags+72(FP)
+	JZ    o2norelu
+	VXORPS Y15, Y15, Y15
+	VMAXPS Y8, Y15, Y8
+	VMAXPS Y9, Y15, Y9
+	VMAXPS Y10, Y15, Y10
+	VMAXPS Y11, Y15, Y11
+
+o2norelu:
+	VMOVUPS Y8, (AX)
+	VMOVUPS Y9, 32(AX)
+	VMOVUPS Y10, (AX)(R10*1)
+	VMOVUPS Y11, 32(AX)(R10*1)
+	ADDQ $32, R14
+	CMPQ R14, DX
+	JLT  o2g
+	ADDQ $4, R9
+	ADDQ R12, DI
+	ADDQ R13, SI
+	DECQ CX
+	JNZ  o2c
+	VZEROUPPER
+	RET
