@@ -27,15 +27,21 @@ func (m *Model) Encode(x []float32, n int) []float32 {
 	defer putWorkspace(ws)
 	for lo := 0; lo < n; lo += inferChunk {
 		hi := min(n, lo+inferChunk)
-		u := ws.get((hi - lo) * s * s)
-		for i, p := range x[lo*s*s : hi*s*s] {
-			u[i] = p - m.Pre.Mean
-		}
-		act := m.runStages(m.Config.Encoder(), Activation{N: hi - lo, C: 1, H: s, W: s, Data: u}, ws)
-		copy(out[lo*d*l*l:], act.Data)
-		ws.put(act.Data)
+		ze := m.encodeChunk(x[lo*s*s:hi*s*s], hi-lo, ws)
+		copy(out[lo*d*l*l:], ze)
+		ws.put(ze)
 	}
 	return out
+}
+
+// encodeChunk is Encode for n ≤ inferChunk images, into a buffer of ws (give it back with ws.put).
+func (m *Model) encodeChunk(x []float32, n int, ws *workspace) []float32 {
+	s := m.Config.ImageSize
+	u := ws.get(n * s * s)
+	for i, p := range x[:n*s*s] {
+		u[i] = p - m.Pre.Mean
+	}
+	return m.runStages(m.Config.Encoder(), Activation{N: n, C: 1, H: s, W: s, Data: u}, ws).Data
 }
 
 // Quantize maps z_e [N,D,h,w] to code indices [N,h,w]: k* = argmin_k ‖z‖² − 2 z·E_k + ‖E_k‖², ties to the lowest k.
@@ -48,27 +54,46 @@ func (m *Model) Quantize(ze []float32, n int) []int32 {
 
 // Decode maps code indices [N,h,w] to reconstructions x̂ = clip(v + μ, 0, 1), [N,1,S,S].
 func (m *Model) Decode(idx []int32, n int) []float32 {
-	s, l, d, k := m.Config.ImageSize, m.Config.LatentSize(), m.Config.CodeDim, m.Config.NumCodes
+	s, l := m.Config.ImageSize, m.Config.LatentSize()
 	out := make([]float32, n*s*s)
 	ws := getWorkspace()
 	defer putWorkspace(ws)
 	for lo := 0; lo < n; lo += inferChunk {
 		hi := min(n, lo+inferChunk)
-		zq := ws.get((hi - lo) * d * l * l)
-		kernels.GatherCodes(idx[lo*l*l:hi*l*l], m.Weights[CodebookName].Data, hi-lo, d, l*l, k, zq)
-		act := m.runStages(m.Config.Decoder(), Activation{N: hi - lo, C: d, H: l, W: l, Data: zq}, ws)
-		dst := out[lo*s*s : hi*s*s]
-		for i, v := range act.Data {
-			dst[i] = clamp01(v + m.Pre.Mean)
-		}
-		ws.put(act.Data)
+		m.decodeChunk(out[lo*s*s:hi*s*s], idx[lo*l*l:hi*l*l], hi-lo, ws)
 	}
 	return out
 }
 
-// Reconstruct runs encoder, quantiser and decoder: x [N,1,S,S] in [0,1] → x̂ [N,1,S,S].
+// decodeChunk is Decode for n ≤ inferChunk images, into dst [n,1,S,S].
+func (m *Model) decodeChunk(dst []float32, idx []int32, n int, ws *workspace) {
+	l, d, k := m.Config.LatentSize(), m.Config.CodeDim, m.Config.NumCodes
+	zq := ws.get(n * d * l * l)
+	kernels.GatherCodes(idx[:n*l*l], m.Weights[CodebookName].Data, n, d, l*l, k, zq)
+	act := m.runStages(m.Config.Decoder(), Activation{N: n, C: d, H: l, W: l, Data: zq}, ws)
+	for i, v := range act.Data {
+		dst[i] = clamp01(v + m.Pre.Mean)
+	}
+	ws.put(act.Data)
+}
+
+// Reconstruct runs encoder, quantiser and decoder: x [N,1,S,S] in [0,1] → x̂ [N,1,S,S]. It is
+// Decode(Quantize(Encode(x))) one chunk of images at a time, so that z_e and the code indices of the
+// whole batch are never held at once (for 16 images z_e alone is 16 MiB, freshly faulted in each call).
 func (m *Model) Reconstruct(x []float32, n int) []float32 {
-	return m.Decode(m.Quantize(m.Encode(x, n), n), n)
+	s, l, d := m.Config.ImageSize, m.Config.LatentSize(), m.Config.CodeDim
+	out := make([]float32, n*s*s)
+	idx := make([]int32, inferChunk*l*l)
+	ws := getWorkspace()
+	defer putWorkspace(ws)
+	for lo := 0; lo < n; lo += inferChunk {
+		hi := min(n, lo+inferChunk)
+		ze := m.encodeChunk(x[lo*s*s:hi*s*s], hi-lo, ws)
+		kernels.NearestCodes(ze, hi-lo, d, l*l, m.Weights[CodebookName].Data, m.Config.NumCodes, idx)
+		ws.put(ze)
+		m.decodeChunk(out[lo*s*s:hi*s*s], idx, hi-lo, ws)
+	}
+	return out
 }
 
 func clamp01(v float32) float32 {

@@ -181,8 +181,15 @@ func TestInferenceMatchesReference(t *testing.T) {
 			}
 			closeTo(t, "x̂", xhat, v, 1e-5)
 
-			// Buffers are reused between calls and concurrent calls have their own.
+			// Reconstruct, which goes chunk by chunk, is Decode ∘ Quantize ∘ Encode exactly.
 			want := m.Reconstruct(x, n)
+			for i, v := range xhat {
+				if want[i] != v {
+					t.Fatalf("Reconstruct differs from Decode(Quantize(Encode)) at %d: %g vs %g", i, want[i], v)
+				}
+			}
+
+			// Buffers are reused between calls and concurrent calls have their own.
 			var wg sync.WaitGroup
 			for range 3 {
 				wg.Go(func() {
