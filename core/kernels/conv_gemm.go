@@ -496,6 +496,10 @@ func spreadPhase(g convGeom, ph *bwdPhase, dx, tmp []float32, q0, q1, cols int, 
 // accumulate the transpose dwᵀ = col_band × dy_bandᵀ instead, so that only the K-row dy band is packed
 // transposed (and the GEMM gets m = C·KH·KW, n = K), and dw is transposed back once at the end.
 func (g convGeom) backwardFilter(n int, x, dy, dw []float32) {
+	if g.winogradFilter() {
+		g.backwardFilterWinograd(n, x, dy, dw)
+		return
+	}
 	in, out, ohw := g.inSize(), g.outSize(), g.OH*g.OW
 	ckk := g.ckk()
 	pw := g.pointwise()

@@ -30,7 +30,8 @@ package kernels
 // and odd columns are split with permutes while the rows are loaded.
 //
 // The backward-data pass of a 3×3 stride-1 pad-1 convolution is itself one (of dy, with the weights
-// transposed and flipped), so it takes the same path. The weight gradient does not.
+// transposed and flipped), so it takes the same path. The weight gradient has its own Winograd form
+// (backwardFilterWinograd): products of the transformed input with the transformed output gradient.
 //
 // Where it applies (winograd): the implicit-GEMM paths (AVX-512, AVX2), 3×3 kernels, stride 1, pad 1,
 // an even output height, an output width that is a multiple of 32, and at least winogradMinC input and
@@ -293,5 +294,147 @@ func winoOutput(y []float32, ystep, cstepY int, m []float32, mstep, cstepM int, 
 	_ = bias[nc-1]
 	if !winoOutputAsm(y, ystep, cstepY, m, mstep, cstepM, bias, nc, tiles, flags) {
 		winoOutputRef(y, ystep, cstepY, m, mstep, cstepM, bias, nc, tiles, flags)
+	}
+}
+
+// winoGradRef is the reference form of the output-gradient transform of the weight gradient: for each of
+// nc channels and each of tiles tiles of one tile row, the 2×2 block e of dy (rows dy[c·cstepD + i·dstep
+// + 2·t + j]) becomes the 4×4 tile A e Aᵀ (A = (Aᵀ)ᵀ, the output transform's matrix transposed), written
+// to m[ξ·mstep + c·cstepM + t]. It is ∂L/∂(U ⊙ V) for that tile, since y = Aᵀ (U ⊙ V) A is linear.
+// Along each row first: a = (e0, e0+e1, e0−e1, −e1); then across the two rows the same way.
+func winoGradRef(m []float32, mstep int, dy []float32, dstep, cstepD, cstepM, nc, tiles int) {
+	for c := range nc {
+		for t := range tiles {
+			var a [2][4]float32
+			for i := range 2 {
+				e0, e1 := dy[c*cstepD+i*dstep+2*t], dy[c*cstepD+i*dstep+2*t+1]
+				a[i] = [4]float32{e0, e0 + e1, e0 - e1, -e1}
+			}
+			for j := range 4 {
+				vals := [4]float32{a[0][j], a[0][j] + a[1][j], a[0][j] - a[1][j], -a[1][j]}
+				for i, val := range vals {
+					m[(i*4+j)*mstep+c*cstepM+t] = val
+				}
+			}
+		}
+	}
+}
+
+// winoGrad is the output-gradient transform (winoGradRef), in assembly where the path has it.
+func winoGrad(m []float32, mstep int, dy []float32, dstep, cstepD, cstepM, nc, tiles int) {
+	if nc == 0 || tiles == 0 {
+		return
+	}
+	_ = dy[(nc-1)*cstepD+dstep+2*tiles-1]
+	_ = m[15*mstep+(nc-1)*cstepM+tiles-1]
+	if !winoGradAsm(m, mstep, dy, dstep, cstepD, cstepM, nc, tiles) {
+		winoGradRef(m, mstep, dy, dstep, cstepD, cstepM, nc, tiles)
+	}
+}
+
+// winogradWeightGrad writes dw[k, c] [3×3] = Gᵀ X G for X [4×4] with X[ξ] = Σ_parts part[ξ, c, k], for the
+// output channels k0 ≤ k < k1: the weight gradient from the gradients of the transformed weights U =
+// G g Gᵀ. parts are summed in order.
+func winogradWeightGrad(dw []float32, parts []*[]float32, k, c, k0, k1 int) {
+	plane := c * k
+	for o := k0; o < k1; o++ {
+		for i := range c {
+			var x [4][4]float32
+			for _, p := range parts {
+				part := *p
+				for xi := range 16 {
+					x[xi/4][xi%4] += part[xi*plane+i*k+o]
+				}
+			}
+			var t [3][4]float32 // Gᵀ X
+			for q := range 4 {
+				x0, x1, x2, x3 := x[0][q], x[1][q], x[2][q], x[3][q]
+				t[0][q] = x0 + 0.5*(x1+x2)
+				t[1][q] = 0.5 * (x1 - x2)
+				t[2][q] = 0.5*(x1+x2) + x3
+			}
+			g := dw[(o*c+i)*9 : (o*c+i)*9+9]
+			for u := range 3 {
+				x0, x1, x2, x3 := t[u][0], t[u][1], t[u][2], t[u][3]
+				g[3*u] = x0 + 0.5*(x1+x2)
+				g[3*u+1] = 0.5 * (x1 - x2)
+				g[3*u+2] = 0.5*(x1+x2) + x3
+			}
+		}
+	}
+}
+
+// winogradFilterTiles is the most tiles one band of the Winograd weight gradient holds: the depth of its
+// products (at most sgemmARowStride, the row stride of the A panels the AVX-512 kernel reads).
+var winogradFilterTiles = 128
+
+// winogradFilter reports whether backwardFilter takes the Winograd path: the forward conditions, and tile
+// rows short enough for one k block.
+func (g convGeom) winogradFilter() bool {
+	return g.winograd() && g.OW/2 <= min(winogradFilterTiles, sgemmARowStride)
+}
+
+// backwardFilterWinograd is backwardFilter's Winograd path. Since y = Aᵀ (U ⊙ V) A with U = G g Gᵀ,
+//
+//	∂L/∂U[ξ] [C × K] = Σ_tiles V[ξ] [C × tiles] · (A e Aᵀ)[ξ]ᵀ [tiles × K],   ∂L/∂g = Gᵀ (∂L/∂U) G,
+//
+// for e each tile's 2×2 block of dy: 16 products of depth tiles (the tiles of one band) accumulated over
+// the bands, then one back-transform per (k, c). A band's V is written straight into the row-layout A
+// panels the weight-gradient micro-kernels read; each position's transformed dy is packed into B panels
+// as dy is in the direct path. Partial sums are kept per group of tasks, as there, and summed in order.
+func (g convGeom) backwardFilterWinograd(n int, x, dy, dw []float32) {
+	in, out := g.inSize(), g.outSize()
+	tpr, th := g.OW/2, g.OH/2
+	tr := max(1, min(th, min(winogradFilterTiles, sgemmARowStride)/tpr))
+	bands := ceilDiv(th, tr)
+	tb := tr * tpr
+	rs := sgemmARowStride
+	cRows := roundUp(g.C, sgemmMR) // rows of V[ξ] the kernels may read
+	vstep := cRows*rs + 16
+	mstep := g.K*tb + 16
+	padH, padW := 2*tr+2, g.OW+2
+	padSize := padBand{planes: g.C, h: padH, w: padW}.size()
+	bSize := roundUp(g.K, sgemmNR) * tb
+	plane := g.C * g.K
+	tasks := n * bands
+	groups := min(tasks, max(filterGroups, 2*convWorkers()))
+	accs := make([]*[]float32, groups)
+	convTasks(groups, func(next func() (int, bool)) {
+		buf := getConvScratch(padSize + 16*vstep + 16*mstep + bSize)
+		defer putConvScratch(buf)
+		pad := (*buf)[:padSize]
+		v := (*buf)[padSize : padSize+16*vstep]
+		m := (*buf)[padSize+16*vstep : padSize+16*vstep+16*mstep]
+		bp := (*buf)[padSize+16*vstep+16*mstep:]
+		for gr, ok := next(); ok; gr, ok = next() {
+			accs[gr] = getConvScratch(16 * plane)
+			acc := *accs[gr]
+			clear(acc)
+			for t := gr * tasks / groups; t < (gr+1)*tasks/groups; t++ {
+				img, band := t/bands, t%bands
+				ty0 := band * tr
+				rows := min(tr, th-ty0)
+				cols := rows * tpr
+				lay := padBand{planes: g.C, h: padH, w: padW, row0: 2*ty0 - 1, col0: -1}
+				lay.fillRows(pad, planes{data: x[img*in:], stride: g.H * g.W, h: g.H, w: g.W}, false)
+				for r := range rows {
+					winoInput(v[r*tpr:], vstep, pad[2*r*padW:], padW, padH*padW, rs, g.C, tpr)
+					winoGrad(m[r*tpr:], mstep, dy[img*out+2*(ty0+r)*g.OW:], g.OW, g.OH*g.OW, tb, g.K, tpr)
+				}
+				for xi := range 16 {
+					db := gemmArgs{transB: true, b: m[xi*mstep:], ldb: tb, n: g.K, k: cols}
+					db.packB(bp, 0, cols, 0, g.K)
+					if useAVX2 {
+						tilesAVX2A(cols, v[xi*vstep:], rs, 1, cRows, bp, acc[xi*plane:], g.K, 1, 1, g.C, g.K)
+					} else {
+						tilesR(cols, v[xi*vstep:], g.C, bp, g.K, acc[xi*plane:], g.K)
+					}
+				}
+			}
+		}
+	})
+	convFor(g.K, func(_, lo, hi int) { winogradWeightGrad(dw, accs, g.K, g.C, lo, hi) })
+	for _, p := range accs {
+		putConvScratch(p)
 	}
 }

@@ -43,3 +43,25 @@ func winoOutputAsm(y []float32, ystep, cstepY int, m []float32, mstep, cstepM in
 	}
 	return true
 }
+
+// winoGradAVX512 and winoGradAVX2 are the output-gradient transform (winoGradRef) over groups of 16 or 8
+// tiles.
+//
+//go:noescape
+func winoGradAVX512(m *float32, mstep int, dy *float32, dstep, cstepD, cstepM, nc, groups int)
+
+//go:noescape
+func winoGradAVX2(m *float32, mstep int, dy *float32, dstep, cstepD, cstepM, nc, groups int)
+
+// winoGradAsm is winoInputAsm for the output-gradient transform.
+func winoGradAsm(m []float32, mstep int, dy []float32, dstep, cstepD, cstepM, nc, tiles int) bool {
+	switch {
+	case useAVX512 && tiles%16 == 0:
+		winoGradAVX512(&m[0], mstep, &dy[0], dstep, cstepD, cstepM, nc, tiles/16)
+	case useAVX2 && tiles%8 == 0:
+		winoGradAVX2(&m[0], mstep, &dy[0], dstep, cstepD, cstepM, nc, tiles/8)
+	default:
+		return false
+	}
+	return true
+}

@@ -425,3 +425,152 @@ o2norelu:
 	JNZ  o2c
 	VZEROUPPER
 	RET
+
+DATA winosign<>+0(SB)/4, $0x80000000
+GLOBL winosign<>(SB), RODATA|NOPTR, $4
+
+// func winoGradAVX512(m *float32, mstep int, dy *float32, dstep, cstepD, cstepM, nc, groups int)
+// Each output-gradient row pair is split into even (e) and odd (o) columns; a = (e, e+o, e−o, −o) per
+// row, then rows a0, a0+a1, a0−a1, −a1 of M. Negation flips the sign bit, as Go's unary minus does.
+TEXT ·winoGradAVX512(SB), NOSPLIT, $0-64
+	MOVQ m+0(FP), DI
+	MOVQ mstep+8(FP), R8
+	MOVQ dy+16(FP), SI
+	MOVQ dstep+24(FP), R10
+	MOVQ cstepD+32(FP), R12
+	MOVQ cstepM+40(FP), R13
+	MOVQ nc+48(FP), CX
+	MOVQ groups+56(FP), DX
+	SHLQ $2, R8
+	SHLQ $2, R10
+	SHLQ $2, R12
+	SHLQ $2, R13
+	LEAQ (R8)(R8*2), R9
+	SHLQ $6, DX
+	VMOVUPS winoeven<>(SB), Z28
+	VMOVUPS winoodd<>(SB), Z29
+	VPBROADCASTD winosign<>(SB), Z30
+
+g512c:
+	XORQ R14, R14
+
+g512g:
+	LEAQ (SI)(R14*2), AX
+	VMOVUPS (AX), Z0
+	VMOVUPS 64(AX), Z1
+	VMOVAPS Z0, Z2
+	VPERMT2PS Z1, Z28, Z2        // e0
+	VPERMT2PS Z1, Z29, Z0        // o0
+	VMOVUPS (AX)(R10*1), Z3
+	VMOVUPS 64(AX)(R10*1), Z4
+	VMOVAPS Z3, Z5
+	VPERMT2PS Z4, Z28, Z5        // e1
+	VPERMT2PS Z4, Z29, Z3        // o1
+	VMOVAPS Z2, Z8               // a0
+	VADDPS  Z0, Z2, Z9
+	VSUBPS  Z0, Z2, Z10
+	VPXORD  Z30, Z0, Z11
+	VMOVAPS Z5, Z12              // a1
+	VADDPS  Z3, Z5, Z13
+	VSUBPS  Z3, Z5, Z14
+	VPXORD  Z30, Z3, Z15
+	LEAQ (DI)(R14*1), BX
+	STORE4(Z8, Z9, Z10, Z11)     // row 0: a0
+	LEAQ (BX)(R8*4), BX
+	VADDPS Z12, Z8, Z16          // row 1: a0 + a1
+	VADDPS Z13, Z9, Z17
+	VADDPS Z14, Z10, Z18
+	VADDPS Z15, Z11, Z19
+	STORE4(Z16, Z17, Z18, Z19)
+	LEAQ (BX)(R8*4), BX
+	VSUBPS Z12, Z8, Z16          // row 2: a0 − a1
+	VSUBPS Z13, Z9, Z17
+	VSUBPS Z14, Z10, Z18
+	VSUBPS Z15, Z11, Z19
+	STORE4(Z16, Z17, Z18, Z19)
+	LEAQ (BX)(R8*4), BX
+	VPXORD Z30, Z12, Z16         // row 3: −a1
+	VPXORD Z30, Z13, Z17
+	VPXORD Z30, Z14, Z18
+	VPXORD Z30, Z15, Z19
+	STORE4(Z16, Z17, Z18, Z19)
+	ADDQ $64, R14
+	CMPQ R14, DX
+	JLT  g512g
+	ADDQ R12, SI
+	ADDQ R13, DI
+	DECQ CX
+	JNZ  g512c
+	VZEROUPPER
+	RET
+
+// EO2 splits the 16 floats in lo, hi into their evens (e) and odds (o), in order, 8 each.
+#define EO2(lo, hi, e, o) \
+	VSHUFPS $0x88, hi, lo, e; VSHUFPS $0xDD, hi, lo, o; VPERMPD $0xD8, e, e; VPERMPD $0xD8, o, o
+
+// func winoGradAVX2(m *float32, mstep int, dy *float32, dstep, cstepD, cstepM, nc, groups int)
+TEXT ·winoGradAVX2(SB), NOSPLIT, $0-64
+	MOVQ m+0(FP), DI
+	MOVQ mstep+8(FP), R8
+	MOVQ dy+16(FP), SI
+	MOVQ dstep+24(FP), R10
+	MOVQ cstepD+32(FP), R12
+	MOVQ cstepM+40(FP), R13
+	MOVQ nc+48(FP), CX
+	MOVQ groups+56(FP), DX
+	SHLQ $2, R8
+	SHLQ $2, R10
+	SHLQ $2, R12
+	SHLQ $2, R13
+	LEAQ (R8)(R8*2), R9
+	SHLQ $5, DX
+	VBROADCASTSS winosign<>(SB), Y6
+
+g2c:
+	XORQ R14, R14
+
+g2g:
+	LEAQ (SI)(R14*2), AX
+	VMOVUPS (AX), Y0
+	VMOVUPS 32(AX), Y1
+	EO2(Y0, Y1, Y2, Y3)          // e0, o0
+	VMOVUPS (AX)(R10*1), Y0
+	VMOVUPS 32(AX)(R10*1), Y1
+	EO2(Y0, Y1, Y4, Y5)          // e1, o1
+	VMOVAPS Y2, Y8               // a0
+	VADDPS  Y3, Y2, Y9
+	VSUBPS  Y3, Y2, Y10
+	VXORPS  Y6, Y3, Y11
+	VMOVAPS Y4, Y12              // a1
+	VADDPS  Y5, Y4, Y13
+	VSUBPS  Y5, Y4, Y14
+	VXORPS  Y6, Y5, Y15
+	LEAQ (DI)(R14*1), BX
+	STORE4(Y8, Y9, Y10, Y11)
+	LEAQ (BX)(R8*4), BX
+	VADDPS Y12, Y8, Y0
+	VADDPS Y13, Y9, Y1
+	VADDPS Y14, Y10, Y2
+	VADDPS Y15, Y11, Y3
+	STORE4(Y0, Y1, Y2, Y3)
+	LEAQ (BX)(R8*4), BX
+	VSUBPS Y12, Y8, Y0
+	VSUBPS Y13, Y9, Y1
+	VSUBPS Y14, Y10, Y2
+	VSUBPS Y15, Y11, Y3
+	STORE4(Y0, Y1, Y2, Y3)
+	LEAQ (BX)(R8*4), BX
+	VXORPS Y6, Y12, Y0
+	VXORPS Y6, Y13, Y1
+	VXORPS Y6, Y14, Y2
+	VXORPS Y6, Y15, Y3
+	STORE4(Y0, Y1, Y2, Y3)
+	ADDQ $32, R14
+	CMPQ R14, DX
+	JLT  g2g
+	ADDQ R12, SI
+	ADDQ R13, DI
+	DECQ CX
+	JNZ  g2c
+	VZEROUPPER
+	RET

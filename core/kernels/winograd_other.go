@@ -11,3 +11,7 @@ func winoInputAsm(v []float32, vstep int, p []float32, pstep, cstepP, cstepV, nc
 func winoOutputAsm(y []float32, ystep, cstepY int, m []float32, mstep, cstepM int, bias []float32, nc, tiles, flags int) bool {
 	return false
 }
+
+func winoGradAsm(m []float32, mstep int, dy []float32, dstep, cstepD, cstepM, nc, tiles int) bool {
+	return false
+}

@@ -20,7 +20,7 @@ func winogradISAs() []isaKind {
 }
 
 // TestWinogradTransformsMatchReference checks the assembly transforms against their Go definitions
-// (winoInputRef, winoOutputRef), which follow the same order of operations, so the results must be
+// (winoInputRef, winoOutputRef, winoGradRef), which follow the same order of operations, so the results must be
 // identical: several channels, one to three vector groups, every flag combination, strides with slack.
 func TestWinogradTransformsMatchReference(t *testing.T) {
 	saved := currentISA()
@@ -50,6 +50,14 @@ func TestWinogradTransformsMatchReference(t *testing.T) {
 			ystep := 2*tiles + 5
 			cstepY := 2*ystep + 1
 			y0 := randSlice(rng, nc*cstepY)
+			dstep := 2*tiles + 3
+			cstepD := 2*dstep + 5
+			dy := randSlice(rng, nc*cstepD)
+			g, gref := filled(16*mstep, 9), filled(16*mstep, 9)
+			winoGrad(g, mstep, dy, dstep, cstepD, cstepM, nc, tiles)
+			winoGradRef(gref, mstep, dy, dstep, cstepD, cstepM, nc, tiles)
+			same(t, fmt.Sprintf("%v output-gradient transform, %d tiles", is, tiles), g, gref)
+
 			for flags := range 4 {
 				y, yref := append([]float32(nil), y0...), append([]float32(nil), y0...)
 				winoOutput(y, ystep, cstepY, m, mstep, cstepM, bias, nc, tiles, flags)
