@@ -51,6 +51,10 @@ func (g convGeom) forward(n int, x, w, b, y []float32, o ConvOpts) {
 		g.forwardWinograd(n, x, w, b, y, o)
 		return
 	}
+	if g.winograd22() {
+		g.forwardWinograd22(n, x, w, b, y, o)
+		return
+	}
 	in, out, ohw := g.inSize(), g.outSize(), g.OH*g.OW
 	ckk := g.ckk()
 	k := ckk
@@ -275,6 +279,10 @@ func onesOf(n int) []float32 {
 // nil (the transposed convolution's forward pass): dx is overwritten, or added to when o.Accumulate; then
 // max(·, 0) when o.ReLU.
 func (g convGeom) backwardData(n int, dy, w, b, dx []float32, o ConvOpts) {
+	if g.winograd22() {
+		g.backwardDataWinograd22(n, dy, w, b, dx, o)
+		return
+	}
 	if g.KH == 3 && g.KW == 3 && g.S == 1 && g.P == 1 {
 		// dx is dy correlated with the transposed, flipped weights: a forward pass (winograd.go).
 		if gt := g.winogradTransposed(); gt.winograd() {

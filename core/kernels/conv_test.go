@@ -85,6 +85,10 @@ func convCases(rng *rand.Rand) []ConvShape {
 		{N: 2, C: 8, H: 10, W: 96, K: 36, KH: 3, KW: 3, Stride: 1, Pad: 1},
 		{N: 1, C: 33, H: 2, W: 128, K: 16, KH: 3, KW: 3, Stride: 1, Pad: 1},
 		{N: 1, C: 400, H: 2, W: 32, K: 9, KH: 3, KW: 3, Stride: 1, Pad: 1}, // two k blocks
+		// 4×4 stride-2 pad-1 with even sizes and output widths of 32 and 64: F(2×2, 2×2) (backward
+		// data too), one and several bands.
+		{N: 2, C: 5, H: 8, W: 64, K: 11, KH: 4, KW: 4, Stride: 2, Pad: 1},
+		{N: 1, C: 9, H: 12, W: 128, K: 20, KH: 4, KW: 4, Stride: 2, Pad: 1},
 	}
 	ks := []int{1, 3, 4}
 	for range 25 {
@@ -269,6 +273,9 @@ func convTCases(rng *rand.Rand) []ConvTShape {
 		{N: 1, C: 3, H: 3, W: 37, K: 6, KH: 4, KW: 4, Stride: 2, Pad: 1},
 		{N: 1, C: 4, H: 3, W: 32, K: 6, KH: 4, KW: 4, Stride: 2, Pad: 1},
 		{N: 1, C: 3, H: 3, W: 64, K: 7, KH: 3, KW: 3, Stride: 1, Pad: 1},
+		// F(2×2, 2×2) per output phase (even heights, widths 32 and 64).
+		{N: 2, C: 5, H: 4, W: 32, K: 7, KH: 4, KW: 4, Stride: 2, Pad: 1},
+		{N: 1, C: 20, H: 6, W: 64, K: 17, KH: 4, KW: 4, Stride: 2, Pad: 1},
 	}
 	ks := []int{1, 3, 4}
 	for range 20 {

@@ -65,3 +65,44 @@ func winoGradAsm(m []float32, mstep int, dy []float32, dstep, cstepD, cstepM, nc
 	}
 	return true
 }
+
+// wino22InAVX512, wino22InAVX2, wino22OutAVX512 and wino22OutAVX2 are the F(2×2, 2×2) transforms
+// (wino22InputRef, wino22OutputRef) over groups of 16 or 8 tiles.
+//
+//go:noescape
+func wino22InAVX512(v *float32, vstep int, p *float32, pstep, cstepP, cstepV, nc, groups int)
+
+//go:noescape
+func wino22InAVX2(v *float32, vstep int, p *float32, pstep, cstepP, cstepV, nc, groups int)
+
+//go:noescape
+func wino22OutAVX512(y *float32, ystep, cstepY int, m *float32, mstep, cstepM int, bias *float32, nc, groups, flags int)
+
+//go:noescape
+func wino22OutAVX2(y *float32, ystep, cstepY int, m *float32, mstep, cstepM int, bias *float32, nc, groups, flags int)
+
+// wino22InputAsm is winoInputAsm for the F(2×2, 2×2) input transform.
+func wino22InputAsm(v []float32, vstep int, p []float32, pstep, cstepP, cstepV, nc, tiles int) bool {
+	switch {
+	case useAVX512 && tiles%16 == 0:
+		wino22InAVX512(&v[0], vstep, &p[0], pstep, cstepP, cstepV, nc, tiles/16)
+	case useAVX2 && tiles%8 == 0:
+		wino22InAVX2(&v[0], vstep, &p[0], pstep, cstepP, cstepV, nc, tiles/8)
+	default:
+		return false
+	}
+	return true
+}
+
+// wino22OutputAsm is winoOutputAsm for the F(2×2, 2×2) output transform.
+func wino22OutputAsm(y []float32, ystep, cstepY int, m []float32, mstep, cstepM int, bias []float32, nc, tiles, flags int) bool {
+	switch {
+	case useAVX512 && tiles%16 == 0:
+		wino22OutAVX512(&y[0], ystep, cstepY, &m[0], mstep, cstepM, &bias[0], nc, tiles/16, flags)
+	case useAVX2 && tiles%8 == 0:
+		wino22OutAVX2(&y[0], ystep, cstepY, &m[0], mstep, cstepM, &bias[0], nc, tiles/8, flags)
+	default:
+		return false
+	}
+	return true
+}

@@ -574,3 +574,287 @@ g2g:
 	JNZ  g2c
 	VZEROUPPER
 	RET
+
+// F(2×2, 2×2) (winograd22.go): 3×3 tiles, 9 positions. A tile row's padded rows are split as for
+// F(2×2, 3×3), using three of the four column vectors: d0, d1 = evens, odds of P[0…]; d2 = evens of P[2…].
+
+// IN22_512 leaves d0−d1, d1, d2−d1 of padded row ptr (16 tiles). Uses Z0–Z4.
+#define IN22_512(ptr, t0, t1, t2) \
+	VMOVUPS (ptr), Z0; VMOVUPS 64(ptr), Z1; VMOVUPS 8(ptr), Z2; VMOVUPS 72(ptr), Z3; \
+	VMOVAPS Z0, Z4; VPERMT2PS Z1, Z28, Z4; VPERMT2PS Z1, Z29, Z0; VPERMT2PS Z3, Z28, Z2; \
+	VSUBPS Z0, Z4, t0; VMOVAPS Z0, t1; VSUBPS Z0, Z2, t2
+
+// STORE3 writes one row of V (positions 3i … 3i+2) at BX, R8 = vstep bytes.
+#define STORE3(a, b, c) VMOVUPS a, (BX); VMOVUPS b, (BX)(R8*1); VMOVUPS c, (BX)(R8*2)
+
+// func wino22InAVX512(v *float32, vstep int, p *float32, pstep, cstepP, cstepV, nc, groups int)
+TEXT ·wino22InAVX512(SB), NOSPLIT, $0-64
+	MOVQ v+0(FP), DI
+	MOVQ vstep+8(FP), R8
+	MOVQ p+16(FP), SI
+	MOVQ pstep+24(FP), R10
+	MOVQ cstepP+32(FP), R12
+	MOVQ cstepV+40(FP), R13
+	MOVQ nc+48(FP), CX
+	MOVQ groups+56(FP), DX
+	SHLQ $2, R8
+	SHLQ $2, R10
+	SHLQ $2, R12
+	SHLQ $2, R13
+	LEAQ (R8)(R8*2), R9          // 3·vstep: the next row of V positions
+	SHLQ $6, DX
+	VMOVUPS winoeven<>(SB), Z28
+	VMOVUPS winoodd<>(SB), Z29
+
+j512c:
+	XORQ R14, R14
+
+j512g:
+	LEAQ (SI)(R14*2), AX
+	IN22_512(AX, Z8, Z9, Z10)
+	LEAQ (AX)(R10*1), BX
+	IN22_512(BX, Z11, Z12, Z13)
+	LEAQ (AX)(R10*2), BX
+	IN22_512(BX, Z14, Z15, Z16)
+	LEAQ (DI)(R14*1), BX
+	VSUBPS Z11, Z8, Z20          // row 0: t0 − t1
+	VSUBPS Z12, Z9, Z21
+	VSUBPS Z13, Z10, Z22
+	STORE3(Z20, Z21, Z22)
+	ADDQ R9, BX
+	STORE3(Z11, Z12, Z13)        // row 1: t1
+	ADDQ R9, BX
+	VSUBPS Z11, Z14, Z20         // row 2: t2 − t1
+	VSUBPS Z12, Z15, Z21
+	VSUBPS Z13, Z16, Z22
+	STORE3(Z20, Z21, Z22)
+	ADDQ $64, R14
+	CMPQ R14, DX
+	JLT  j512g
+	ADDQ R12, SI
+	ADDQ R13, DI
+	DECQ CX
+	JNZ  j512c
+	VZEROUPPER
+	RET
+
+// LOAD3 reads one row of M (positions 3i … 3i+2) from BX (R8 = mstep bytes).
+#define LOAD3(a, b, c) VMOVUPS (BX), a; VMOVUPS (BX)(R8*1), b; VMOVUPS (BX)(R8*2), c
+
+// func wino22OutAVX512(y *float32, ystep, cstepY int, m *float32, mstep, cstepM int, bias *float32, nc, groups, flags int)
+TEXT ·wino22OutAVX512(SB), NOSPLIT, $0-80
+	MOVQ y+0(FP), DI
+	MOVQ ystep+8(FP), R10
+	MOVQ cstepY+16(FP), R12
+	MOVQ m+24(FP), SI
+	MOVQ mstep+32(FP), R8
+	MOVQ cstepM+40(FP), R13
+	MOVQ bias+48(FP), R11
+	MOVQ nc+56(FP), CX
+	MOVQ groups+64(FP), DX
+	SHLQ $2, R10
+	SHLQ $2, R12
+	SHLQ $2, R8
+	SHLQ $2, R13
+	LEAQ (R8)(R8*2), R9
+	SHLQ $6, DX
+	VMOVUPS winolo<>(SB), Z28
+	VMOVUPS winohi<>(SB), Z29
+	VPXORD  Z31, Z31, Z31
+
+p512c:
+	VBROADCASTSS (R11), Z30
+	XORQ R14, R14
+
+p512g:
+	LEAQ (SI)(R14*1), BX
+	LOAD3(Z0, Z1, Z2)
+	ADDQ R9, BX
+	LOAD3(Z3, Z4, Z5)
+	ADDQ R9, BX
+	LOAD3(Z6, Z7, Z8)
+	VADDPS Z3, Z0, Z10           // s0j = m0j + m1j
+	VADDPS Z4, Z1, Z11
+	VADDPS Z5, Z2, Z12
+	VADDPS Z6, Z3, Z13           // s1j = m1j + m2j
+	VADDPS Z7, Z4, Z14
+	VADDPS Z8, Z5, Z15
+	VADDPS Z11, Z10, Z24         // yi0 = si0 + si1, yi1 = si1 + si2
+	VADDPS Z12, Z11, Z25
+	VADDPS Z14, Z13, Z26
+	VADDPS Z15, Z14, Z27
+	VADDPS Z30, Z24, Z24
+	VADDPS Z30, Z25, Z25
+	VADDPS Z30, Z26, Z26
+	VADDPS Z30, Z27, Z27
+	VMOVAPS Z24, Z0
+	VPERMT2PS Z25, Z28, Z0
+	VPERMT2PS Z25, Z29, Z24
+	VMOVAPS Z26, Z1
+	VPERMT2PS Z27, Z28, Z1
+	VPERMT2PS Z27, Z29, Z26
+	LEAQ (DI)(R14*2), AX
+	TESTQ $2, flags+72(FP)
+	JZ    p512noacc
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z24, Z24
+	VADDPS (AX)(R10*1), Z1, Z1
+	VADDPS 64(AX)(R10*1), Z26, Z26
+
+p512noacc:
+	TESTQ $1, flags+72(FP)
+	JZ    p512norelu
+	VMAXPS Z0, Z31, Z0
+	VMAXPS Z24, Z31, Z24
+	VMAXPS Z1, Z31, Z1
+	VMAXPS Z26, Z31, Z26
+
+p512norelu:
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z24, 64(AX)
+	VMOVUPS Z1, (AX)(R10*1)
+	VMOVUPS Z26, 64(AX)(R10*1)
+	ADDQ $64, R14
+	CMPQ R14, DX
+	JLT  p512g
+	ADDQ $4, R11
+	ADDQ R12, DI
+	ADDQ R13, SI
+	DECQ CX
+	JNZ  p512c
+	VZEROUPPER
+	RET
+
+// IN22_2 is IN22_512 for 8 tiles in ymm registers. Uses Y12–Y15.
+#define IN22_2(ptr, t0, t1, t2) \
+	VMOVUPS (ptr), Y12; VMOVUPS 32(ptr), Y13; VMOVUPS 8(ptr), Y14; VMOVUPS 40(ptr), Y15; \
+	VSHUFPS $0x88, Y13, Y12, t0; VSHUFPS $0xDD, Y13, Y12, t1; VSHUFPS $0x88, Y15, Y14, t2; \
+	VPERMPD $0xD8, t0, t0; VPERMPD $0xD8, t1, t1; VPERMPD $0xD8, t2, t2; \
+	VSUBPS t1, t0, t0; VSUBPS t1, t2, t2
+
+// func wino22InAVX2(v *float32, vstep int, p *float32, pstep, cstepP, cstepV, nc, groups int)
+TEXT ·wino22InAVX2(SB), NOSPLIT, $0-64
+	MOVQ v+0(FP), DI
+	MOVQ vstep+8(FP), R8
+	MOVQ p+16(FP), SI
+	MOVQ pstep+24(FP), R10
+	MOVQ cstepP+32(FP), R12
+	MOVQ cstepV+40(FP), R13
+	MOVQ nc+48(FP), CX
+	MOVQ groups+56(FP), DX
+	SHLQ $2, R8
+	SHLQ $2, R10
+	SHLQ $2, R12
+	SHLQ $2, R13
+	LEAQ (R8)(R8*2), R9
+	SHLQ $5, DX
+
+j2c:
+	XORQ R14, R14
+
+j2g:
+	LEAQ (SI)(R14*2), AX
+	IN22_2(AX, Y0, Y1, Y2)
+	LEAQ (AX)(R10*1), BX
+	IN22_2(BX, Y3, Y4, Y5)
+	LEAQ (AX)(R10*2), BX
+	IN22_2(BX, Y6, Y7, Y8)
+	LEAQ (DI)(R14*1), BX
+	VSUBPS Y3, Y0, Y9
+	VSUBPS Y4, Y1, Y10
+	VSUBPS Y5, Y2, Y11
+	STORE3(Y9, Y10, Y11)
+	ADDQ R9, BX
+	STORE3(Y3, Y4, Y5)
+	ADDQ R9, BX
+	VSUBPS Y3, Y6, Y9
+	VSUBPS Y4, Y7, Y10
+	VSUBPS Y5, Y8, Y11
+	STORE3(Y9, Y10, Y11)
+	ADDQ $32, R14
+	CMPQ R14, DX
+	JLT  j2g
+	ADDQ R12, SI
+	ADDQ R13, DI
+	DECQ CX
+	JNZ  j2c
+	VZEROUPPER
+	RET
+
+// func wino22OutAVX2(y *float32, ystep, cstepY int, m *float32, mstep, cstepM int, bias *float32, nc, groups, flags int)
+TEXT ·wino22OutAVX2(SB), NOSPLIT, $0-80
+	MOVQ y+0(FP), DI
+	MOVQ ystep+8(FP), R10
+	MOVQ cstepY+16(FP), R12
+	MOVQ m+24(FP), SI
+	MOVQ mstep+32(FP), R8
+	MOVQ cstepM+40(FP), R13
+	MOVQ bias+48(FP), R11
+	MOVQ nc+56(FP), CX
+	MOVQ groups+64(FP), DX
+	SHLQ $2, R10
+	SHLQ $2, R12
+	SHLQ $2, R8
+	SHLQ $2, R13
+	LEAQ (R8)(R8*2), R9
+	SHLQ $5, DX
+
+p2c:
+	XORQ R14, R14
+
+p2g:
+	LEAQ (SI)(R14*1), BX
+	LOAD3(Y0, Y1, Y2)
+	ADDQ R9, BX
+	LOAD3(Y3, Y4, Y5)
+	ADDQ R9, BX
+	LOAD3(Y6, Y7, Y8)
+	VADDPS Y3, Y0, Y0            // s0j = m0j + m1j
+	VADDPS Y4, Y1, Y1
+	VADDPS Y5, Y2, Y2
+	VADDPS Y6, Y3, Y3            // s1j = m1j + m2j
+	VADDPS Y7, Y4, Y4
+	VADDPS Y8, Y5, Y5
+	VADDPS Y1, Y0, Y8            // yi0 = si0 + si1, yi1 = si1 + si2
+	VADDPS Y2, Y1, Y9
+	VADDPS Y4, Y3, Y10
+	VADDPS Y5, Y4, Y11
+	VBROADCASTSS (R11), Y14
+	VADDPS Y14, Y8, Y8
+	VADDPS Y14, Y9, Y9
+	VADDPS Y14, Y10, Y10
+	VADDPS Y14, Y11, Y11
+	ZIP2(Y8, Y9)
+	ZIP2(Y10, Y11)
+	LEAQ (DI)(R14*2), AX
+	TESTQ $2, flags+72(FP)
+	JZ    p2noacc
+	VADDPS (AX), Y8, Y8
+	VADDPS 32(AX), Y9, Y9
+	VADDPS (AX)(R10*1), Y10, Y10
+	VADDPS 32(AX)(R10*1), Y11, Y11
+
+p2noacc:
+	TESTQ $1, flags+72(FP)
+	JZ    p2norelu
+	VXORPS Y15, Y15, Y15
+	VMAXPS Y8, Y15, Y8
+	VMAXPS Y9, Y15, Y9
+	VMAXPS Y10, Y15, Y10
+	VMAXPS Y11, Y15, Y11
+
+p2norelu:
+	VMOVUPS Y8, (AX)
+	VMOVUPS Y9, 32(AX)
+	VMOVUPS Y10, (AX)(R10*1)
+	VMOVUPS Y11, 32(AX)(R10*1)
+	ADDQ $32, R14
+	CMPQ R14, DX
+	JLT  p2g
+	ADDQ $4, R11
+	ADDQ R12, DI
+	ADDQ R13, SI
+	DECQ CX
+	JNZ  p2c
+	VZEROUPPER
+	RET

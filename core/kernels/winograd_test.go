@@ -20,7 +20,7 @@ func winogradISAs() []isaKind {
 }
 
 // TestWinogradTransformsMatchReference checks the assembly transforms against their Go definitions
-// (winoInputRef, winoOutputRef, winoGradRef), which follow the same order of operations, so the results must be
+// (winoInputRef, winoOutputRef, winoGradRef and the F(2×2, 2×2) pair), which follow the same order of operations, so the results must be
 // identical: several channels, one to three vector groups, every flag combination, strides with slack.
 func TestWinogradTransformsMatchReference(t *testing.T) {
 	saved := currentISA()
@@ -63,6 +63,18 @@ func TestWinogradTransformsMatchReference(t *testing.T) {
 				winoOutput(y, ystep, cstepY, m, mstep, cstepM, bias, nc, tiles, flags)
 				winoOutputRef(yref, ystep, cstepY, m, mstep, cstepM, bias, nc, tiles, flags)
 				same(t, fmt.Sprintf("%v output transform, %d tiles, flags %d", is, tiles, flags), y, yref)
+			}
+
+			// F(2×2, 2×2): 3×3 tiles, 9 positions.
+			v, vref = filled(9*vstep, 9), filled(9*vstep, 9)
+			wino22Input(v, vstep, p, pstep, cstepP, cstepV, nc, tiles)
+			wino22InputRef(vref, vstep, p, pstep, cstepP, cstepV, nc, tiles)
+			same(t, fmt.Sprintf("%v F(2,2) input transform, %d tiles", is, tiles), v, vref)
+			for flags := range 4 {
+				y, yref := append([]float32(nil), y0...), append([]float32(nil), y0...)
+				wino22Output(y, ystep, cstepY, m, mstep, cstepM, bias, nc, tiles, flags)
+				wino22OutputRef(yref, ystep, cstepY, m, mstep, cstepM, bias, nc, tiles, flags)
+				same(t, fmt.Sprintf("%v F(2,2) output transform, %d tiles, flags %d", is, tiles, flags), y, yref)
 			}
 		}
 	}
