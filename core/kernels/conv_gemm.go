@@ -508,6 +508,10 @@ func (g convGeom) backwardFilter(n int, x, dy, dw []float32) {
 		g.backwardFilterWinograd(n, x, dy, dw)
 		return
 	}
+	if g.winograd22Filter() {
+		g.backwardFilterWinograd22(n, x, dy, dw)
+		return
+	}
 	in, out, ohw := g.inSize(), g.outSize(), g.OH*g.OW
 	ckk := g.ckk()
 	pw := g.pointwise()

@@ -433,8 +433,17 @@ func (g convGeom) backwardFilterWinograd(n int, x, dy, dw []float32) {
 			}
 		}
 	})
-	convFor(g.K, func(_, lo, hi int) { winogradWeightGrad(dw, accs, g.K, g.C, lo, hi) })
+	sumParts(accs)
+	convFor(g.K, func(_, lo, hi int) { winogradWeightGrad(dw, accs[:1], g.K, g.C, lo, hi) })
 	for _, p := range accs {
 		putConvScratch(p)
+	}
+}
+
+// sumParts adds the partial sums parts[1:] into parts[0], in order, with the vector adds on all workers
+// (the back-transforms then read one array instead of one per group).
+func sumParts(parts []*[]float32) {
+	for _, p := range parts[1:] {
+		Add(*parts[0], *parts[0], *p)
 	}
 }

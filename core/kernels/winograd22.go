@@ -356,3 +356,125 @@ func wino22Output(y []float32, ystep, cstepY int, m []float32, mstep, cstepM int
 		wino22OutputRef(y, ystep, cstepY, m, mstep, cstepM, bias, nc, tiles, flags)
 	}
 }
+
+// winograd22Filter reports whether backwardFilter takes the F(2×2, 2×2) path.
+func (g convGeom) winograd22Filter() bool {
+	return g.winograd22() && g.OW/2 <= min(winogradFilterTiles, sgemmARowStride)
+}
+
+// backwardFilterWinograd22 is backwardFilter's F(2×2, 2×2) path for 4×4 stride-2 pad-1 convolutions,
+// the weight gradient of the forward form above (see backwardFilterWinograd for the algebra): products of
+// the transformed phase planes (rows 4C) with the transformed output gradient, then dw[k, c, 2a+by, 2b+bx]
+// = (Gᵀ X G)[a][b] for X the 3×3 gradient of phase plane (by·2+bx)·C + c.
+func (g convGeom) backwardFilterWinograd22(n int, x, dy, dw []float32) {
+	in, out := g.inSize(), g.outSize()
+	cp := 4 * g.C
+	tpr, th := g.OW/2, g.OH/2
+	tr := max(1, min(th, min(winogradFilterTiles, sgemmARowStride)/tpr))
+	bands := ceilDiv(th, tr)
+	tb := tr * tpr
+	rs := sgemmARowStride
+	cRows := roundUp(cp, sgemmMR)
+	vstep := cRows*rs + 16
+	mstep := g.K*tb + 16
+	padH, padW := 2*tr+1, g.OW+2
+	padSize := cp * padH * padW
+	bSize := roundUp(g.K, sgemmNR) * tb
+	plane := cp * g.K
+	tasks := n * bands
+	groups := min(tasks, max(filterGroups, 2*convWorkers()))
+	accs := make([]*[]float32, groups)
+	convTasks(groups, func(next func() (int, bool)) {
+		buf := getConvScratch(padSize + 9*vstep + 9*mstep + bSize)
+		defer putConvScratch(buf)
+		pad := (*buf)[:padSize]
+		v := (*buf)[padSize : padSize+9*vstep]
+		m := (*buf)[padSize+9*vstep : padSize+9*vstep+9*mstep]
+		bp := (*buf)[padSize+9*vstep+9*mstep:]
+		for gr, ok := next(); ok; gr, ok = next() {
+			accs[gr] = getConvScratch(9 * plane)
+			acc := *accs[gr]
+			clear(acc)
+			for t := gr * tasks / groups; t < (gr+1)*tasks/groups; t++ {
+				img, band := t/bands, t%bands
+				ty0 := band * tr
+				rows := min(tr, th-ty0)
+				cols := rows * tpr
+				g.fillPhasePlanes(pad, padH, padW, x[img*in:], 2*ty0)
+				for r := range rows {
+					wino22Input(v[r*tpr:], vstep, pad[2*r*padW:], padW, padH*padW, rs, cp, tpr)
+					wino22Grad(m[r*tpr:], mstep, dy[img*out+2*(ty0+r)*g.OW:], g.OW, g.OH*g.OW, tb, g.K, tpr)
+				}
+				for xi := range 9 {
+					db := gemmArgs{transB: true, b: m[xi*mstep:], ldb: tb, n: g.K, k: cols}
+					db.packB(bp, 0, cols, 0, g.K)
+					if useAVX2 {
+						tilesAVX2A(cols, v[xi*vstep:], rs, 1, cRows, bp, acc[xi*plane:], g.K, 1, 1, cp, g.K)
+					} else {
+						tilesR(cols, v[xi*vstep:], cp, bp, g.K, acc[xi*plane:], g.K)
+					}
+				}
+			}
+		}
+	})
+	sumParts(accs)
+	sum := *accs[0]
+	convFor(g.K, func(_, lo, hi int) {
+		for k := lo; k < hi; k++ {
+			for j := range cp {
+				ph, c := j/g.C, j%g.C
+				by, bx := ph/2, ph%2
+				var x [3][3]float32
+				for xi := range 9 {
+					x[xi/3][xi%3] = sum[xi*plane+j*g.K+k]
+				}
+				for a := range 2 {
+					var t [3]float32 // (Gᵀ X) row a
+					for q := range 3 {
+						t[q] = x[a][q] + x[a+1][q]
+					}
+					for b := range 2 {
+						dw[((k*g.C+c)*4+2*a+by)*4+2*b+bx] = t[b] + t[b+1]
+					}
+				}
+			}
+		}
+	})
+	for _, p := range accs {
+		putConvScratch(p)
+	}
+}
+
+// wino22GradRef is the reference form of the F(2×2, 2×2) output-gradient transform: each tile's 2×2
+// block e of dy becomes A e Aᵀ (3×3, A = (Aᵀ)ᵀ), rows first: a = (e0, e0+e1, e1) along each row, then
+// a0, a0+a1, a1 across; written to m[ξ·mstep + c·cstepM + t].
+func wino22GradRef(m []float32, mstep int, dy []float32, dstep, cstepD, cstepM, nc, tiles int) {
+	for c := range nc {
+		for t := range tiles {
+			var a [2][3]float32
+			for i := range 2 {
+				e0, e1 := dy[c*cstepD+i*dstep+2*t], dy[c*cstepD+i*dstep+2*t+1]
+				a[i] = [3]float32{e0, e0 + e1, e1}
+			}
+			for j := range 3 {
+				vals := [3]float32{a[0][j], a[0][j] + a[1][j], a[1][j]}
+				for i, val := range vals {
+					m[(i*3+j)*mstep+c*cstepM+t] = val
+				}
+			}
+		}
+	}
+}
+
+// wino22Grad is the F(2×2, 2×2) output-gradient transform (wino22GradRef), in assembly where the path
+// has it.
+func wino22Grad(m []float32, mstep int, dy []float32, dstep, cstepD, cstepM, nc, tiles int) {
+	if nc == 0 || tiles == 0 {
+		return
+	}
+	_ = dy[(nc-1)*cstepD+dstep+2*tiles-1]
+	_ = m[8*mstep+(nc-1)*cstepM+tiles-1]
+	if !wino22GradAsm(m, mstep, dy, dstep, cstepD, cstepM, nc, tiles) {
+		wino22GradRef(m, mstep, dy, dstep, cstepD, cstepM, nc, tiles)
+	}
+}

@@ -106,3 +106,25 @@ func wino22OutputAsm(y []float32, ystep, cstepY int, m []float32, mstep, cstepM 
 	}
 	return true
 }
+
+// wino22GradAVX512 and wino22GradAVX2 are the F(2×2, 2×2) output-gradient transform (wino22GradRef) over
+// groups of 16 or 8 tiles.
+//
+//go:noescape
+func wino22GradAVX512(m *float32, mstep int, dy *float32, dstep, cstepD, cstepM, nc, groups int)
+
+//go:noescape
+func wino22GradAVX2(m *float32, mstep int, dy *float32, dstep, cstepD, cstepM, nc, groups int)
+
+// wino22GradAsm is winoInputAsm for the F(2×2, 2×2) output-gradient transform.
+func wino22GradAsm(m []float32, mstep int, dy []float32, dstep, cstepD, cstepM, nc, tiles int) bool {
+	switch {
+	case useAVX512 && tiles%16 == 0:
+		wino22GradAVX512(&m[0], mstep, &dy[0], dstep, cstepD, cstepM, nc, tiles/16)
+	case useAVX2 && tiles%8 == 0:
+		wino22GradAVX2(&m[0], mstep, &dy[0], dstep, cstepD, cstepM, nc, tiles/8)
+	default:
+		return false
+	}
+	return true
+}

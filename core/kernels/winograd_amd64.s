@@ -858,3 +858,108 @@ p2norelu:
 	JNZ  p2c
 	VZEROUPPER
 	RET
+
+// func wino22GradAVX512(m *float32, mstep int, dy *float32, dstep, cstepD, cstepM, nc, groups int)
+// a = (e, e+o, o) per output-gradient row, then rows a0, a0+a1, a1 of M.
+TEXT ·wino22GradAVX512(SB), NOSPLIT, $0-64
+	MOVQ m+0(FP), DI
+	MOVQ mstep+8(FP), R8
+	MOVQ dy+16(FP), SI
+	MOVQ dstep+24(FP), R10
+	MOVQ cstepD+32(FP), R12
+	MOVQ cstepM+40(FP), R13
+	MOVQ nc+48(FP), CX
+	MOVQ groups+56(FP), DX
+	SHLQ $2, R8
+	SHLQ $2, R10
+	SHLQ $2, R12
+	SHLQ $2, R13
+	LEAQ (R8)(R8*2), R9
+	SHLQ $6, DX
+	VMOVUPS winoeven<>(SB), Z28
+	VMOVUPS winoodd<>(SB), Z29
+
+h512c:
+	XORQ R14, R14
+
+h512g:
+	LEAQ (SI)(R14*2), AX
+	VMOVUPS (AX), Z0
+	VMOVUPS 64(AX), Z1
+	VMOVAPS Z0, Z2
+	VPERMT2PS Z1, Z28, Z2        // e0
+	VPERMT2PS Z1, Z29, Z0        // o0
+	VMOVUPS (AX)(R10*1), Z3
+	VMOVUPS 64(AX)(R10*1), Z4
+	VMOVAPS Z3, Z5
+	VPERMT2PS Z4, Z28, Z5        // e1
+	VPERMT2PS Z4, Z29, Z3        // o1
+	VADDPS  Z0, Z2, Z9           // a0 = (Z2, Z9, Z0)
+	VADDPS  Z3, Z5, Z12          // a1 = (Z5, Z12, Z3)
+	LEAQ (DI)(R14*1), BX
+	STORE3(Z2, Z9, Z0)
+	ADDQ R9, BX
+	VADDPS Z5, Z2, Z16           // a0 + a1
+	VADDPS Z12, Z9, Z17
+	VADDPS Z3, Z0, Z18
+	STORE3(Z16, Z17, Z18)
+	ADDQ R9, BX
+	STORE3(Z5, Z12, Z3)
+	ADDQ $64, R14
+	CMPQ R14, DX
+	JLT  h512g
+	ADDQ R12, SI
+	ADDQ R13, DI
+	DECQ CX
+	JNZ  h512c
+	VZEROUPPER
+	RET
+
+// func wino22GradAVX2(m *float32, mstep int, dy *float32, dstep, cstepD, cstepM, nc, groups int)
+TEXT ·wino22GradAVX2(SB), NOSPLIT, $0-64
+	MOVQ m+0(FP), DI
+	MOVQ mstep+8(FP), R8
+	MOVQ dy+16(FP), SI
+	MOVQ dstep+24(FP), R10
+	MOVQ cstepD+32(FP), R12
+	MOVQ cstepM+40(FP), R13
+	MOVQ nc+48(FP), CX
+	MOVQ groups+56(FP), DX
+	SHLQ $2, R8
+	SHLQ $2, R10
+	SHLQ $2, R12
+	SHLQ $2, R13
+	LEAQ (R8)(R8*2), R9
+	SHLQ $5, DX
+
+h2c:
+	XORQ R14, R14
+
+h2g:
+	LEAQ (SI)(R14*2), AX
+	VMOVUPS (AX), Y0
+	VMOVUPS 32(AX), Y1
+	EO2(Y0, Y1, Y2, Y3)          // e0, o0
+	VMOVUPS (AX)(R10*1), Y0
+	VMOVUPS 32(AX)(R10*1), Y1
+	EO2(Y0, Y1, Y4, Y5)          // e1, o1
+	VADDPS Y3, Y2, Y6            // a0 = (Y2, Y6, Y3)
+	VADDPS Y5, Y4, Y7            // a1 = (Y4, Y7, Y5)
+	LEAQ (DI)(R14*1), BX
+	STORE3(Y2, Y6, Y3)
+	ADDQ R9, BX
+	VADDPS Y4, Y2, Y8
+	VADDPS Y7, Y6, Y9
+	VADDPS Y5, Y3, Y10
+	STORE3(Y8, Y9, Y10)
+	ADDQ R9, BX
+	STORE3(Y4, Y7, Y5)
+	ADDQ $32, R14
+	CMPQ R14, DX
+	JLT  h2g
+	ADDQ R12, SI
+	ADDQ R13, DI
+	DECQ CX
+	JNZ  h2c
+	VZEROUPPER
+	RET

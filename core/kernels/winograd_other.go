@@ -23,3 +23,7 @@ func wino22InputAsm(v []float32, vstep int, p []float32, pstep, cstepP, cstepV, 
 func wino22OutputAsm(y []float32, ystep, cstepY int, m []float32, mstep, cstepM int, bias []float32, nc, tiles, flags int) bool {
 	return false
 }
+
+func wino22GradAsm(m []float32, mstep int, dy []float32, dstep, cstepD, cstepM, nc, tiles int) bool {
+	return false
+}

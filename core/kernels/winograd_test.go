@@ -66,6 +66,10 @@ func TestWinogradTransformsMatchReference(t *testing.T) {
 			}
 
 			// F(2×2, 2×2): 3×3 tiles, 9 positions.
+			g, gref = filled(9*mstep, 9), filled(9*mstep, 9)
+			wino22Grad(g, mstep, dy, dstep, cstepD, cstepM, nc, tiles)
+			wino22GradRef(gref, mstep, dy, dstep, cstepD, cstepM, nc, tiles)
+			same(t, fmt.Sprintf("%v F(2,2) output-gradient transform, %d tiles", is, tiles), g, gref)
 			v, vref = filled(9*vstep, 9), filled(9*vstep, 9)
 			wino22Input(v, vstep, p, pstep, cstepP, cstepV, nc, tiles)
 			wino22InputRef(vref, vstep, p, pstep, cstepP, cstepV, nc, tiles)
