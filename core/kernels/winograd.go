@@ -101,58 +101,298 @@ func winogradWeights(u, w []float32, k, c, k0, k1 int) {
 	}
 }
 
-// winogradTileRows is how many tile rows one band holds.
-func (g convGeom) winogradTileRows() int {
-	perRow := 16 * (g.C + g.K) * (g.OW / 2)
-	return max(1, min(g.OH/2, winogradBudget/perRow))
+// winoAlg is one of the two Winograd algorithms: its tile positions (16 or 9), its input tile size (4 or
+// 3) and its three transforms, each in a Go reference form and, on amd64, in AVX-512 and AVX2 assembly.
+type winoAlg struct {
+	positions, tile int
+	inRef           func(v []float32, vstep int, p []float32, pstep, cstepP, cstepV, nc, tiles int)
+	outRef          func(y []float32, ystep, cstepY int, m []float32, mstep, cstepM int, bias []float32, nc, tiles, flags int)
+	gradRef         func(m []float32, mstep int, dy []float32, dstep, cstepD, cstepM, nc, tiles int)
+	asm             *winoAsm // nil where there is no assembly
 }
 
-// forwardWinograd is forward's Winograd path (see the comment at the top of this file): y [n,K,OH,OW] =
-// x ⋆ w (+ b), added to y when o.Accumulate, then max(·, 0) when o.ReLU; x is read as max(x, 0) when
-// o.ReLUInput.
-func (g convGeom) forwardWinograd(n int, x, w, b, y []float32, o ConvOpts) {
-	in, out := g.inSize(), g.outSize()
-	ww := weightRows()
-	ubuf := getConvScratch(16*g.K*g.C + 16*packedLen(ww, g.K, g.C))
-	defer putConvScratch(ubuf)
-	u, pbuf := (*ubuf)[:16*g.K*g.C], (*ubuf)[16*g.K*g.C:]
-	// The weights change every training step, so they are transformed and packed on every call, by all
-	// workers (one alone took 2 % of an inference step).
-	convFor(g.K, func(_, lo, hi int) { winogradWeights(u, w, g.K, g.C, lo, hi) })
-	var wp [16]packedMat
-	convFor(len(wp), func(_, lo, hi int) {
+// winoAsm holds an algorithm's assembly transforms, over groups of 16 (AVX-512) or 8 (AVX2) tiles;
+// strides in elements.
+type winoAsm struct {
+	in512, in2     func(v *float32, vstep int, p *float32, pstep, cstepP, cstepV, nc, groups int)
+	out512, out2   func(y *float32, ystep, cstepY int, m *float32, mstep, cstepM int, bias *float32, nc, groups, flags int)
+	grad512, grad2 func(m *float32, mstep int, dy *float32, dstep, cstepD, cstepM, nc, groups int)
+}
+
+// f23 is F(2×2, 3×3) (this file), f22 F(2×2, 2×2) (winograd22.go).
+var (
+	f23 = &winoAlg{positions: 16, tile: 4, inRef: winoInputRef, outRef: winoOutputRef, gradRef: winoGradRef, asm: f23Asm}
+	f22 = &winoAlg{positions: 9, tile: 3, inRef: wino22InputRef, outRef: wino22OutputRef, gradRef: wino22GradRef, asm: f22Asm}
+)
+
+// vector returns 16 or 8 when the current path has assembly for a's transforms and tiles is a multiple
+// of that width, else 0.
+func (a *winoAlg) vector(tiles int) int {
+	switch {
+	case a.asm == nil:
+		return 0
+	case useAVX512 && tiles%16 == 0:
+		return 16
+	case useAVX2 && tiles%8 == 0:
+		return 8
+	}
+	return 0
+}
+
+// input is the input transform: for each of nc channels and each of tiles tiles of one tile row, the
+// tile × tile block of p (rows pstep apart, tile t at column 2·t, channels cstepP apart) becomes
+// V = Bᵀ d B, position ξ at v[ξ·vstep + c·cstepV + t] (see the reference forms for each algorithm).
+func (a *winoAlg) input(v []float32, vstep int, p []float32, pstep, cstepP, cstepV, nc, tiles int) {
+	if nc == 0 || tiles == 0 {
+		return
+	}
+	_ = p[(nc-1)*cstepP+(a.tile-1)*pstep+2*tiles+1] // the assembly reads one column past the last tile
+	_ = v[(a.positions-1)*vstep+(nc-1)*cstepV+tiles-1]
+	switch a.vector(tiles) {
+	case 16:
+		a.asm.in512(&v[0], vstep, &p[0], pstep, cstepP, cstepV, nc, tiles/16)
+	case 8:
+		a.asm.in2(&v[0], vstep, &p[0], pstep, cstepP, cstepV, nc, tiles/8)
+	default:
+		a.inRef(v, vstep, p, pstep, cstepP, cstepV, nc, tiles)
+	}
+}
+
+// output is the output transform: the 2×2 block Aᵀ M A of each tile (position ξ at m[ξ·mstep +
+// c·cstepM + t]), plus bias[c], to y[c·cstepY + i·ystep + 2·t + j], added to y's old value when flags has
+// winoAccumulate, then max(·, 0) when it has winoReLU.
+func (a *winoAlg) output(y []float32, ystep, cstepY int, m []float32, mstep, cstepM int, bias []float32, nc, tiles, flags int) {
+	if nc == 0 || tiles == 0 {
+		return
+	}
+	_ = y[(nc-1)*cstepY+ystep+2*tiles-1]
+	_ = m[(a.positions-1)*mstep+(nc-1)*cstepM+tiles-1]
+	_ = bias[nc-1]
+	switch a.vector(tiles) {
+	case 16:
+		a.asm.out512(&y[0], ystep, cstepY, &m[0], mstep, cstepM, &bias[0], nc, tiles/16, flags)
+	case 8:
+		a.asm.out2(&y[0], ystep, cstepY, &m[0], mstep, cstepM, &bias[0], nc, tiles/8, flags)
+	default:
+		a.outRef(y, ystep, cstepY, m, mstep, cstepM, bias, nc, tiles, flags)
+	}
+}
+
+// grad is the output-gradient transform of the weight gradient: each tile's 2×2 block e of dy (rows
+// dstep apart, channels cstepD apart) becomes A e Aᵀ, position ξ at m[ξ·mstep + c·cstepM + t].
+func (a *winoAlg) grad(m []float32, mstep int, dy []float32, dstep, cstepD, cstepM, nc, tiles int) {
+	if nc == 0 || tiles == 0 {
+		return
+	}
+	_ = dy[(nc-1)*cstepD+dstep+2*tiles-1]
+	_ = m[(a.positions-1)*mstep+(nc-1)*cstepM+tiles-1]
+	switch a.vector(tiles) {
+	case 16:
+		a.asm.grad512(&m[0], mstep, &dy[0], dstep, cstepD, cstepM, nc, tiles/16)
+	case 8:
+		a.asm.grad2(&m[0], mstep, &dy[0], dstep, cstepD, cstepM, nc, tiles/8)
+	default:
+		a.gradRef(m, mstep, dy, dstep, cstepD, cstepM, nc, tiles)
+	}
+}
+
+// winoPlan is what the tasks of one Winograd call share: the packed transformed weights (one [m × kdim]
+// matrix per position), the layout of V and M for bands of tr tile rows of tpr tiles, and the B offsets.
+type winoPlan struct {
+	alg          *winoAlg
+	m, kdim, ww  int
+	tpr, stride  int
+	vstep, mstep int
+	vSize, mSize int
+	off, tiles   []int32
+	wp           []packedMat
+}
+
+// newWinoPlan packs u [positions, m, kdim] into dst (at least positions·packedLen(weightRows(), m, kdim)
+// floats) on all workers and lays out V and M.
+func newWinoPlan(a *winoAlg, dst, u []float32, m, kdim, tpr, tr int) *winoPlan {
+	p := &winoPlan{alg: a, m: m, kdim: kdim, ww: weightRows(), tpr: tpr, wp: make([]packedMat, a.positions)}
+	p.stride = roundUp(tr*tpr, sgemmNR) // tiles per plane row of V and M, whole 32-column tiles
+	// The planes of V and of M lie vstep and mstep floats apart: 64 bytes more than they hold, so that the
+	// transforms' streams do not all fall in the same L1 cache sets (with kdim·stride a multiple of 1024,
+	// they would: the F(2×2, 3×3) input transform ran at half speed).
+	p.vstep, p.mstep = kdim*p.stride+16, m*p.stride+16
+	p.vSize, p.mSize = a.positions*p.vstep+sgemmNR, a.positions*p.mstep
+	pl := packedLen(p.ww, m, kdim)
+	convFor(a.positions, func(_, lo, hi int) {
 		for xi := lo; xi < hi; xi++ {
-			wp[xi] = packMat(pbuf[xi*packedLen(ww, g.K, g.C):], ww, g.K, g.C, u[xi*g.K*g.C:], g.C, nil)
+			p.wp[xi] = packMat(dst[xi*pl:], p.ww, m, kdim, u[xi*m*kdim:], kdim, nil)
 		}
 	})
+	// off[ξ·kdim + c] addresses row c of V[ξ]; the same table serves every band.
+	p.off = make([]int32, a.positions*kdim)
+	for i := range p.off {
+		p.off[i] = int32(i/kdim*p.vstep + i%kdim*p.stride)
+	}
+	p.tiles = make([]int32, p.stride/sgemmNR)
+	for t := range p.tiles {
+		p.tiles[t] = int32(t * sgemmNR)
+	}
+	return p
+}
+
+// rows runs tile rows [0, rows) of a band: the input transform from pad (the first tile row's padded row
+// 0; rows pstep apart, planes cstepP apart; tile row r starts 2·r rows further), the products into m, the
+// output transform into y (tile row r's output rows at y[2·r·ystep …], channels cstepY apart).
+func (p *winoPlan) rows(rows int, pad []float32, pstep, cstepP int, v, m, y []float32, ystep, cstepY int, bias []float32, flags int) {
+	for r := range rows {
+		p.alg.input(v[r*p.tpr:], p.vstep, pad[2*r*pstep:], pstep, cstepP, p.stride, p.kdim, p.tpr)
+	}
+	for xi := range p.wp {
+		pm := &p.wp[xi]
+		for p0 := 0; p0 < pm.k; p0 += pm.kc {
+			kb := min(pm.kc, pm.k-p0)
+			beta := float32(1)
+			if p0 == 0 {
+				beta = 0
+			}
+			mulImplicit(kb, pm.block(p0, kb), p.ww, p.m, v, p.off[xi*p.kdim+p0:xi*p.kdim+p0+kb], p.tiles, p.stride,
+				m[xi*p.mstep:], p.stride, beta)
+		}
+	}
+	for r := range rows {
+		p.alg.output(y[2*r*ystep:], ystep, cstepY, m[r*p.tpr:], p.mstep, p.stride, bias, p.m, p.tpr, flags)
+	}
+}
+
+// padRows is how many padded input rows cr tile rows of a read: neighbouring tile rows share
+// tile − 2 rows.
+func (a *winoAlg) padRows(cr int) int { return 2*cr + a.tile - 2 }
+
+// forwardWino is the task loop of a Winograd forward pass of n images into y [n,K,OH,OW]: u [positions,
+// K, kdim] holds the transformed weights; fill(pad, padH, img, cy0) writes the kdim padded input planes
+// (padH rows of OW+2) of image img's band that starts at tile row cy0. A task copies the input of cr tile
+// rows at once (neighbouring tile rows share rows) and works through them tr at a time, tr sized so that V
+// and M stay in L2. Bias, accumulation and ReLU are applied by the output transform.
+func (g convGeom) forwardWino(a *winoAlg, n int, u []float32, kdim int, fill func(pad []float32, padH, img, cy0 int), b, y []float32, o ConvOpts) {
+	out := g.outSize()
+	pbuf := getConvScratch(a.positions * packedLen(weightRows(), g.K, kdim))
+	defer putConvScratch(pbuf)
+	tpr, th := g.OW/2, g.OH/2
+	tr := max(1, min(th, winogradBudget/(a.positions*(kdim+g.K)*tpr)))
+	cr := max(tr, min(th, winogradCopyTileRows))
+	bands := ceilDiv(th, cr)
+	plan := newWinoPlan(a, *pbuf, u, g.K, kdim, tpr, tr)
 	bias := b
 	if bias == nil {
 		bias = make([]float32, g.K)
 	}
-	tr := g.winogradTileRows()
-	tpr := g.OW / 2 // tiles per tile row
-	th := g.OH / 2
-	// A task copies the input of cr tile rows (2·cr+2 rows: neighbouring tile rows share two) and works
-	// through them tr at a time.
-	cr := max(tr, min(th, winogradCopyTileRows))
-	bands := ceilDiv(th, cr)
-	stride := roundUp(tr*tpr, sgemmNR) // tiles per plane row of V and M, a whole number of 32-column tiles
-	// The 16 planes of V and of M lie vstep and mstep floats apart: 64 bytes more than they hold, so that
-	// the transforms' 16 streams do not all fall in the same L1 cache sets (with C·stride a multiple of
-	// 1024, they would: the input transform ran at half speed).
-	vstep, mstep := g.C*stride+16, g.K*stride+16
-	// off[ξ·C + c] addresses row c of V[ξ]; the same table serves every band.
-	off := make([]int32, 16*g.C)
-	for i := range off {
-		off[i] = int32(i/g.C*vstep + i%g.C*stride)
+	flags := winoFlags(o)
+	padH, padW := a.padRows(cr), g.OW+2
+	padSize := (kdim + 1) * padH * padW // a padBand's ones plane included
+	convTasks(n*bands, func(next func() (int, bool)) {
+		buf := getConvScratch(padSize + plan.vSize + plan.mSize)
+		defer putConvScratch(buf)
+		pad := (*buf)[:padSize]
+		v := (*buf)[padSize : padSize+plan.vSize]
+		m := (*buf)[padSize+plan.vSize:]
+		checkReach(v, plan.off, plan.tiles)
+		for t, ok := next(); ok; t, ok = next() {
+			img, band := t/bands, t%bands
+			cy0 := band * cr
+			fill(pad, padH, img, cy0)
+			for ty0 := cy0; ty0 < min(cy0+cr, th); ty0 += tr {
+				plan.rows(min(tr, th-ty0), pad[2*(ty0-cy0)*padW:], padW, padH*padW, v, m,
+					y[img*out+2*ty0*g.OW:], g.OW, g.OH*g.OW, bias, flags)
+			}
+		}
+	})
+}
+
+// winogradFilterTiles is the most tiles one band of a Winograd weight gradient holds: the depth of its
+// products (at most sgemmARowStride, the row stride of the A panels the AVX-512 kernel reads).
+var winogradFilterTiles = 128
+
+// weightGradWino is the task loop of a Winograd weight gradient over n images. Since y = Aᵀ (U ⊙ V) A
+// with U the transformed weights,
+//
+//	∂L/∂U[ξ] [kdim × K] = Σ_tiles V[ξ] [kdim × tiles] · (A e Aᵀ)[ξ]ᵀ [tiles × K]
+//
+// for e each tile's 2×2 block of dy: one product per position, of depth the tiles of one band, summed
+// over the bands. fill(pad, padH, img, ty0) writes the band's kdim padded input planes (padH rows of
+// OW+2); their transform goes straight into the row-layout A panels the weight-gradient micro-kernels
+// read, and each position's transformed dy is packed into B panels as dy is in the direct path. Partial
+// sums are kept per group of tasks, as there, and added in order; the sum [positions, kdim, K] is
+// returned (give it back with putConvScratch) for the caller's back-transform.
+func (g convGeom) weightGradWino(a *winoAlg, n int, dy []float32, kdim int, fill func(pad []float32, padH, img, ty0 int)) *[]float32 {
+	out := g.outSize()
+	tpr, th := g.OW/2, g.OH/2
+	tr := max(1, min(th, min(winogradFilterTiles, sgemmARowStride)/tpr))
+	bands := ceilDiv(th, tr)
+	tb := tr * tpr
+	rs := sgemmARowStride
+	rows := roundUp(kdim, sgemmMR) // rows of V[ξ] the kernels may read
+	vstep := rows*rs + 16
+	mstep := g.K*tb + 16
+	padH, padW := a.padRows(tr), g.OW+2
+	padSize := (kdim + 1) * padH * padW
+	bSize := roundUp(g.K, sgemmNR) * tb
+	np := a.positions
+	plane := kdim * g.K
+	tasks := n * bands
+	groups := min(tasks, max(filterGroups, 2*convWorkers()))
+	accs := make([]*[]float32, groups)
+	convTasks(groups, func(next func() (int, bool)) {
+		buf := getConvScratch(padSize + np*vstep + np*mstep + bSize)
+		defer putConvScratch(buf)
+		pad := (*buf)[:padSize]
+		v := (*buf)[padSize : padSize+np*vstep]
+		m := (*buf)[padSize+np*vstep : padSize+np*vstep+np*mstep]
+		bp := (*buf)[padSize+np*vstep+np*mstep:]
+		for gr, ok := next(); ok; gr, ok = next() {
+			accs[gr] = getConvScratch(np * plane)
+			acc := *accs[gr]
+			clear(acc)
+			for t := gr * tasks / groups; t < (gr+1)*tasks/groups; t++ {
+				img, band := t/bands, t%bands
+				ty0 := band * tr
+				nr := min(tr, th-ty0)
+				cols := nr * tpr
+				fill(pad, padH, img, ty0)
+				for r := range nr {
+					a.input(v[r*tpr:], vstep, pad[2*r*padW:], padW, padH*padW, rs, kdim, tpr)
+					a.grad(m[r*tpr:], mstep, dy[img*out+2*(ty0+r)*g.OW:], g.OW, g.OH*g.OW, tb, g.K, tpr)
+				}
+				for xi := range np {
+					db := gemmArgs{transB: true, b: m[xi*mstep:], ldb: tb, n: g.K, k: cols}
+					db.packB(bp, 0, cols, 0, g.K)
+					if useAVX2 {
+						tilesAVX2A(cols, v[xi*vstep:], rs, 1, rows, bp, acc[xi*plane:], g.K, 1, 1, kdim, g.K)
+					} else {
+						tilesR(cols, v[xi*vstep:], kdim, bp, g.K, acc[xi*plane:], g.K)
+					}
+				}
+			}
+		}
+	})
+	// The groups' partial sums are added into the first, in order, with the vector adds on all workers.
+	for _, p := range accs[1:] {
+		Add(*accs[0], *accs[0], *p)
+		putConvScratch(p)
 	}
-	tiles := make([]int32, stride/sgemmNR)
-	for t := range tiles {
-		tiles[t] = int32(t * sgemmNR)
+	return accs[0]
+}
+
+// winoFinish is the output transforms' epilogue for one value: v + bias, plus old when flags has
+// winoAccumulate, then max(·, 0) when it has winoReLU (the assembly's order).
+func winoFinish(v, bias, old float32, flags int) float32 {
+	v += bias
+	if flags&winoAccumulate != 0 {
+		v += old
 	}
-	padH, padW := 2*cr+2, g.OW+2
-	padSize := padBand{planes: g.C, h: padH, w: padW}.size()
-	vSize, mSize := 16*vstep+sgemmNR, 16*mstep
+	if flags&winoReLU != 0 {
+		v = max(v, 0)
+	}
+	return v
+}
+
+// winoFlags turns the output options into the output transforms' flags.
+func winoFlags(o ConvOpts) int {
 	flags := 0
 	if o.ReLU {
 		flags |= winoReLU
@@ -160,48 +400,23 @@ func (g convGeom) forwardWinograd(n int, x, w, b, y []float32, o ConvOpts) {
 	if o.Accumulate {
 		flags |= winoAccumulate
 	}
-	convTasks(n*bands, func(next func() (int, bool)) {
-		buf := getConvScratch(padSize + vSize + mSize)
-		defer putConvScratch(buf)
-		pad, v, m := (*buf)[:padSize], (*buf)[padSize:padSize+vSize], (*buf)[padSize+vSize:]
-		checkReach(v, off, tiles)
-		for t, ok := next(); ok; t, ok = next() {
-			img, band := t/bands, t%bands
-			cy0 := band * cr
-			lay := padBand{planes: g.C, h: padH, w: padW, row0: 2*cy0 - 1, col0: -1}
-			lay.fillRows(pad, planes{data: x[img*in:], stride: g.H * g.W, h: g.H, w: g.W}, o.ReLUInput)
-			for ty0 := cy0; ty0 < min(cy0+cr, th); ty0 += tr {
-				g.winogradRows(ty0, min(tr, th-ty0), pad[2*(ty0-cy0)*padW:], padH*padW, v, vstep, off, tiles,
-					&wp, m, mstep, stride, y[img*out:], bias, flags)
-			}
-		}
-	})
+	return flags
 }
 
-// winogradRows computes tile rows [ty0, ty0+rows) of one image: input transform from the padded copy
-// pad (padded row 2·ty0 first, planes cstepP apart) into v, the 16 products into m, the output transform
-// into the image's output y.
-func (g convGeom) winogradRows(ty0, rows int, pad []float32, cstepP int, v []float32, vstep int, off, tiles []int32,
-	wp *[16]packedMat, m []float32, mstep, stride int, y, bias []float32, flags int) {
-	tpr, padW, ww := g.OW/2, g.OW+2, weightRows()
-	for r := range rows {
-		winoInput(v[r*tpr:], vstep, pad[2*r*padW:], padW, cstepP, stride, g.C, tpr)
-	}
-	for xi := range wp {
-		pm := &wp[xi]
-		for p0 := 0; p0 < pm.k; p0 += pm.kc {
-			kb := min(pm.kc, pm.k-p0)
-			beta := float32(1)
-			if p0 == 0 {
-				beta = 0
-			}
-			mulImplicit(kb, pm.block(p0, kb), ww, g.K, v, off[xi*g.C+p0:xi*g.C+p0+kb], tiles, stride,
-				m[xi*mstep:], stride, beta)
-		}
-	}
-	for r := range rows {
-		winoOutput(y[2*(ty0+r)*g.OW:], g.OW, g.OH*g.OW, m[r*tpr:], mstep, stride, bias, g.K, tpr, flags)
-	}
+// forwardWinograd is forward's F(2×2, 3×3) path (see the comment at the top of this file): y [n,K,OH,OW]
+// = x ⋆ w (+ b), added to y when o.Accumulate, then max(·, 0) when o.ReLU; x is read as max(x, 0) when
+// o.ReLUInput.
+func (g convGeom) forwardWinograd(n int, x, w, b, y []float32, o ConvOpts) {
+	in := g.inSize()
+	ubuf := getConvScratch(16 * g.K * g.C)
+	defer putConvScratch(ubuf)
+	// The weights change every training step, so they are transformed and packed on every call, by all
+	// workers (one alone took 2 % of an inference step).
+	convFor(g.K, func(_, lo, hi int) { winogradWeights(*ubuf, w, g.K, g.C, lo, hi) })
+	g.forwardWino(f23, n, *ubuf, g.C, func(pad []float32, padH, img, cy0 int) {
+		lay := padBand{planes: g.C, h: padH, w: g.OW + 2, row0: 2*cy0 - 1, col0: -1}
+		lay.fillRows(pad, planes{data: x[img*in:], stride: g.H * g.W, h: g.H, w: g.W}, o.ReLUInput)
+	}, b, y, o)
 }
 
 // Flags of the output transform.
@@ -257,43 +472,10 @@ func winoOutputRef(y []float32, ystep, cstepY int, mt []float32, mstep, cstepM i
 				pair := [2]float32{s[i][0] + s[i][1] + s[i][2], s[i][1] - s[i][2] - s[i][3]}
 				for j, val := range pair {
 					at := c*cstepY + i*ystep + 2*t + j
-					val += bias[c]
-					if flags&winoAccumulate != 0 {
-						val += y[at]
-					}
-					if flags&winoReLU != 0 {
-						val = max(val, 0)
-					}
-					y[at] = val
+					y[at] = winoFinish(val, bias[c], y[at], flags)
 				}
 			}
 		}
-	}
-}
-
-// winoInput is the input transform (see winoInputRef for its definition), in assembly where the path has
-// it (AVX-512 and AVX2, for tile counts that are a multiple of the vector width).
-func winoInput(v []float32, vstep int, p []float32, pstep, cstepP, cstepV, nc, tiles int) {
-	if nc == 0 || tiles == 0 {
-		return
-	}
-	_ = p[(nc-1)*cstepP+3*pstep+2*tiles+1]
-	_ = v[15*vstep+(nc-1)*cstepV+tiles-1]
-	if !winoInputAsm(v, vstep, p, pstep, cstepP, cstepV, nc, tiles) {
-		winoInputRef(v, vstep, p, pstep, cstepP, cstepV, nc, tiles)
-	}
-}
-
-// winoOutput is the output transform (see winoOutputRef), in assembly where the path has it.
-func winoOutput(y []float32, ystep, cstepY int, m []float32, mstep, cstepM int, bias []float32, nc, tiles, flags int) {
-	if nc == 0 || tiles == 0 {
-		return
-	}
-	_ = y[(nc-1)*cstepY+ystep+2*tiles-1]
-	_ = m[15*mstep+(nc-1)*cstepM+tiles-1]
-	_ = bias[nc-1]
-	if !winoOutputAsm(y, ystep, cstepY, m, mstep, cstepM, bias, nc, tiles, flags) {
-		winoOutputRef(y, ystep, cstepY, m, mstep, cstepM, bias, nc, tiles, flags)
 	}
 }
 
@@ -320,31 +502,16 @@ func winoGradRef(m []float32, mstep int, dy []float32, dstep, cstepD, cstepM, nc
 	}
 }
 
-// winoGrad is the output-gradient transform (winoGradRef), in assembly where the path has it.
-func winoGrad(m []float32, mstep int, dy []float32, dstep, cstepD, cstepM, nc, tiles int) {
-	if nc == 0 || tiles == 0 {
-		return
-	}
-	_ = dy[(nc-1)*cstepD+dstep+2*tiles-1]
-	_ = m[15*mstep+(nc-1)*cstepM+tiles-1]
-	if !winoGradAsm(m, mstep, dy, dstep, cstepD, cstepM, nc, tiles) {
-		winoGradRef(m, mstep, dy, dstep, cstepD, cstepM, nc, tiles)
-	}
-}
-
-// winogradWeightGrad writes dw[k, c] [3×3] = Gᵀ X G for X [4×4] with X[ξ] = Σ_parts part[ξ, c, k], for the
+// winogradWeightGrad writes dw[k, c] [3×3] = Gᵀ X G for X [4×4] with X[ξ] = part[ξ, c, k], for the
 // output channels k0 ≤ k < k1: the weight gradient from the gradients of the transformed weights U =
-// G g Gᵀ. parts are summed in order.
-func winogradWeightGrad(dw []float32, parts []*[]float32, k, c, k0, k1 int) {
+// G g Gᵀ.
+func winogradWeightGrad(dw, part []float32, k, c, k0, k1 int) {
 	plane := c * k
 	for o := k0; o < k1; o++ {
 		for i := range c {
 			var x [4][4]float32
-			for _, p := range parts {
-				part := *p
-				for xi := range 16 {
-					x[xi/4][xi%4] += part[xi*plane+i*k+o]
-				}
+			for xi := range 16 {
+				x[xi/4][xi%4] = part[xi*plane+i*k+o]
 			}
 			var t [3][4]float32 // Gᵀ X
 			for q := range 4 {
@@ -364,86 +531,19 @@ func winogradWeightGrad(dw []float32, parts []*[]float32, k, c, k0, k1 int) {
 	}
 }
 
-// winogradFilterTiles is the most tiles one band of the Winograd weight gradient holds: the depth of its
-// products (at most sgemmARowStride, the row stride of the A panels the AVX-512 kernel reads).
-var winogradFilterTiles = 128
-
-// winogradFilter reports whether backwardFilter takes the Winograd path: the forward conditions, and tile
-// rows short enough for one k block.
+// winogradFilter reports whether backwardFilter takes the F(2×2, 3×3) path: the forward conditions, and
+// tile rows short enough for one k block.
 func (g convGeom) winogradFilter() bool {
 	return g.winograd() && g.OW/2 <= min(winogradFilterTiles, sgemmARowStride)
 }
 
-// backwardFilterWinograd is backwardFilter's Winograd path. Since y = Aᵀ (U ⊙ V) A with U = G g Gᵀ,
-//
-//	∂L/∂U[ξ] [C × K] = Σ_tiles V[ξ] [C × tiles] · (A e Aᵀ)[ξ]ᵀ [tiles × K],   ∂L/∂g = Gᵀ (∂L/∂U) G,
-//
-// for e each tile's 2×2 block of dy: 16 products of depth tiles (the tiles of one band) accumulated over
-// the bands, then one back-transform per (k, c). A band's V is written straight into the row-layout A
-// panels the weight-gradient micro-kernels read; each position's transformed dy is packed into B panels
-// as dy is in the direct path. Partial sums are kept per group of tasks, as there, and summed in order.
+// backwardFilterWinograd is backwardFilter's F(2×2, 3×3) path (weightGradWino), then ∂L/∂g = Gᵀ (∂L/∂U) G.
 func (g convGeom) backwardFilterWinograd(n int, x, dy, dw []float32) {
-	in, out := g.inSize(), g.outSize()
-	tpr, th := g.OW/2, g.OH/2
-	tr := max(1, min(th, min(winogradFilterTiles, sgemmARowStride)/tpr))
-	bands := ceilDiv(th, tr)
-	tb := tr * tpr
-	rs := sgemmARowStride
-	cRows := roundUp(g.C, sgemmMR) // rows of V[ξ] the kernels may read
-	vstep := cRows*rs + 16
-	mstep := g.K*tb + 16
-	padH, padW := 2*tr+2, g.OW+2
-	padSize := padBand{planes: g.C, h: padH, w: padW}.size()
-	bSize := roundUp(g.K, sgemmNR) * tb
-	plane := g.C * g.K
-	tasks := n * bands
-	groups := min(tasks, max(filterGroups, 2*convWorkers()))
-	accs := make([]*[]float32, groups)
-	convTasks(groups, func(next func() (int, bool)) {
-		buf := getConvScratch(padSize + 16*vstep + 16*mstep + bSize)
-		defer putConvScratch(buf)
-		pad := (*buf)[:padSize]
-		v := (*buf)[padSize : padSize+16*vstep]
-		m := (*buf)[padSize+16*vstep : padSize+16*vstep+16*mstep]
-		bp := (*buf)[padSize+16*vstep+16*mstep:]
-		for gr, ok := next(); ok; gr, ok = next() {
-			accs[gr] = getConvScratch(16 * plane)
-			acc := *accs[gr]
-			clear(acc)
-			for t := gr * tasks / groups; t < (gr+1)*tasks/groups; t++ {
-				img, band := t/bands, t%bands
-				ty0 := band * tr
-				rows := min(tr, th-ty0)
-				cols := rows * tpr
-				lay := padBand{planes: g.C, h: padH, w: padW, row0: 2*ty0 - 1, col0: -1}
-				lay.fillRows(pad, planes{data: x[img*in:], stride: g.H * g.W, h: g.H, w: g.W}, false)
-				for r := range rows {
-					winoInput(v[r*tpr:], vstep, pad[2*r*padW:], padW, padH*padW, rs, g.C, tpr)
-					winoGrad(m[r*tpr:], mstep, dy[img*out+2*(ty0+r)*g.OW:], g.OW, g.OH*g.OW, tb, g.K, tpr)
-				}
-				for xi := range 16 {
-					db := gemmArgs{transB: true, b: m[xi*mstep:], ldb: tb, n: g.K, k: cols}
-					db.packB(bp, 0, cols, 0, g.K)
-					if useAVX2 {
-						tilesAVX2A(cols, v[xi*vstep:], rs, 1, cRows, bp, acc[xi*plane:], g.K, 1, 1, g.C, g.K)
-					} else {
-						tilesR(cols, v[xi*vstep:], g.C, bp, g.K, acc[xi*plane:], g.K)
-					}
-				}
-			}
-		}
+	in := g.inSize()
+	sum := g.weightGradWino(f23, n, dy, g.C, func(pad []float32, padH, img, ty0 int) {
+		lay := padBand{planes: g.C, h: padH, w: g.OW + 2, row0: 2*ty0 - 1, col0: -1}
+		lay.fillRows(pad, planes{data: x[img*in:], stride: g.H * g.W, h: g.H, w: g.W}, false)
 	})
-	sumParts(accs)
-	convFor(g.K, func(_, lo, hi int) { winogradWeightGrad(dw, accs[:1], g.K, g.C, lo, hi) })
-	for _, p := range accs {
-		putConvScratch(p)
-	}
-}
-
-// sumParts adds the partial sums parts[1:] into parts[0], in order, with the vector adds on all workers
-// (the back-transforms then read one array instead of one per group).
-func sumParts(parts []*[]float32) {
-	for _, p := range parts[1:] {
-		Add(*parts[0], *parts[0], *p)
-	}
+	defer putConvScratch(sum)
+	convFor(g.K, func(_, lo, hi int) { winogradWeightGrad(dw, *sum, g.K, g.C, lo, hi) })
 }

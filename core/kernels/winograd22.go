@@ -45,113 +45,23 @@ func winograd22Weights(u []float32, rows, cols, i0, i1 int, tap func(i, j, a, b 
 	}
 }
 
-// wino22Plan is what the tasks of one F(2×2, 2×2) call share: the nine packed weight matrices [m × kdim],
-// the V/M layout and the B offsets.
-type wino22Plan struct {
-	m, kdim      int
-	tpr, stride  int
-	vstep, mstep int
-	off, tiles   []int32
-	wp           [9]packedMat
-	vSize, mSize int
-	ww           int
-}
-
-// newWino22Plan packs u [9, m, kdim] into dst (at least 9·packedLen(weightRows(), m, kdim) floats) and
-// lays out V and M for bands of tr tile rows of tpr tiles.
-func newWino22Plan(dst, u []float32, m, kdim, tpr, tr int) *wino22Plan {
-	p := &wino22Plan{m: m, kdim: kdim, tpr: tpr, ww: weightRows()}
-	p.stride = roundUp(tr*tpr, sgemmNR)
-	// 64 bytes beyond a multiple of the plane size, as in forwardWinograd (L1 sets).
-	p.vstep, p.mstep = kdim*p.stride+16, m*p.stride+16
-	p.vSize, p.mSize = 9*p.vstep+sgemmNR, 9*p.mstep
-	pl := packedLen(p.ww, m, kdim)
-	convFor(9, func(_, lo, hi int) {
-		for xi := lo; xi < hi; xi++ {
-			p.wp[xi] = packMat(dst[xi*pl:], p.ww, m, kdim, u[xi*m*kdim:], kdim, nil)
-		}
-	})
-	p.off = make([]int32, 9*kdim)
-	for i := range p.off {
-		p.off[i] = int32(i/kdim*p.vstep + i%kdim*p.stride)
-	}
-	p.tiles = make([]int32, p.stride/sgemmNR)
-	for t := range p.tiles {
-		p.tiles[t] = int32(t * sgemmNR)
-	}
-	return p
-}
-
-// rows runs tile rows [0, rows) of a band: the input transform from pad (the band's first tile row's
-// padded row 0, rows pstep apart, planes cstepP apart, tile row r starting 2·r rows further), the nine
-// products, and the output transform into y (tile row r's output rows at y[2·r·ystep …], channels cstepY
-// apart) with bias and flags.
-func (p *wino22Plan) rows(rows int, pad []float32, pstep, cstepP int, v, m, y []float32, ystep, cstepY int, bias []float32, flags int) {
-	for r := range rows {
-		wino22Input(v[r*p.tpr:], p.vstep, pad[2*r*pstep:], pstep, cstepP, p.stride, p.kdim, p.tpr)
-	}
-	for xi := range p.wp {
-		pm := &p.wp[xi]
-		for p0 := 0; p0 < pm.k; p0 += pm.kc {
-			kb := min(pm.kc, pm.k-p0)
-			beta := float32(1)
-			if p0 == 0 {
-				beta = 0
-			}
-			mulImplicit(kb, pm.block(p0, kb), p.ww, p.m, v, p.off[xi*p.kdim+p0:xi*p.kdim+p0+kb], p.tiles, p.stride,
-				m[xi*p.mstep:], p.stride, beta)
-		}
-	}
-	for r := range rows {
-		wino22Output(y[2*r*ystep:], ystep, cstepY, m[r*p.tpr:], p.mstep, p.stride, bias, p.m, p.tpr, flags)
-	}
-}
-
 // forwardWinograd22 is forward's F(2×2, 2×2) path for 4×4 stride-2 pad-1 convolutions: y [n,K,OH,OW] =
 // x ⋆ w (+ b), added to y when o.Accumulate, then max(·, 0) when o.ReLU.
 func (g convGeom) forwardWinograd22(n int, x, w, b, y []float32, o ConvOpts) {
-	in, out := g.inSize(), g.outSize()
+	in := g.inSize()
 	cp := 4 * g.C // phase planes
-	ww := weightRows()
-	ubuf := getConvScratch(9*g.K*cp + 9*packedLen(ww, g.K, cp))
+	ubuf := getConvScratch(9 * g.K * cp)
 	defer putConvScratch(ubuf)
-	u := (*ubuf)[:9*g.K*cp]
 	convFor(g.K, func(_, lo, hi int) {
-		winograd22Weights(u, g.K, cp, lo, hi, func(k, j, a, bb int) float32 {
+		winograd22Weights(*ubuf, g.K, cp, lo, hi, func(k, j, a, bb int) float32 {
 			ph, c := j/g.C, j%g.C
 			by, bx := ph/2, ph%2
 			return w[((k*g.C+c)*4+2*a+by)*4+2*bb+bx]
 		})
 	})
-	tpr, th := g.OW/2, g.OH/2
-	tr := max(1, min(th, winogradBudget/(9*(cp+g.K)*tpr)))
-	cr := max(tr, min(th, winogradCopyTileRows))
-	bands := ceilDiv(th, cr)
-	plan := newWino22Plan((*ubuf)[9*g.K*cp:], u, g.K, cp, tpr, tr)
-	bias := b
-	if bias == nil {
-		bias = make([]float32, g.K)
-	}
-	flags := winoFlags(o)
-	padH, padW := 2*cr+1, g.OW+2 // phase-plane rows 2·ty0 … 2·(ty0+cr); columns 0 … OW, one spare
-	padSize := cp * padH * padW
-	convTasks(n*bands, func(next func() (int, bool)) {
-		buf := getConvScratch(padSize + plan.vSize + plan.mSize)
-		defer putConvScratch(buf)
-		pad := (*buf)[:padSize]
-		v := (*buf)[padSize : padSize+plan.vSize]
-		m := (*buf)[padSize+plan.vSize:]
-		checkReach(v, plan.off, plan.tiles)
-		for t, ok := next(); ok; t, ok = next() {
-			img, band := t/bands, t%bands
-			cy0 := band * cr
-			g.fillPhasePlanes(pad, padH, padW, x[img*in:], 2*cy0)
-			for ty0 := cy0; ty0 < min(cy0+cr, th); ty0 += tr {
-				plan.rows(min(tr, th-ty0), pad[2*(ty0-cy0)*padW:], padW, padH*padW, v, m,
-					y[img*out+2*ty0*g.OW:], g.OW, g.OH*g.OW, bias, flags)
-			}
-		}
-	})
+	g.forwardWino(f22, n, *ubuf, cp, func(pad []float32, padH, img, cy0 int) {
+		g.fillPhasePlanes(pad, padH, g.OW+2, x[img*in:], 2*cy0)
+	}, b, y, o)
 }
 
 // fillPhasePlanes writes the four stride-2 phase planes of one padded image x [C,H,W] (pad 1) into pad:
@@ -179,33 +89,20 @@ func (g convGeom) fillPhasePlanes(pad []float32, rows, width int, x []float32, q
 	}
 }
 
-// winoFlags turns the output options into the output transforms' flags.
-func winoFlags(o ConvOpts) int {
-	flags := 0
-	if o.ReLU {
-		flags |= winoReLU
-	}
-	if o.Accumulate {
-		flags |= winoAccumulate
-	}
-	return flags
-}
-
 // backwardDataWinograd22 is backwardData's F(2×2, 2×2) path for 4×4 stride-2 pad-1 convolutions (and so
 // the transposed convolution's forward pass): dx [n,C,H,W] from dy [n,K,OH,OW], plus b [C] when not nil,
 // overwriting dx or adding to it when o.Accumulate, then max(·, 0) when o.ReLU. Output phase (ry, rx)
 // holds dx[c, 2Y+ry, 2X+rx] = Σ_{k,a,b} w[k, c, 3−ry−2a, 3−rx−2b] · dy_pad[k, Y+ry+a, X+rx+b].
 func (g convGeom) backwardDataWinograd22(n int, dy, w, b, dx []float32, o ConvOpts) {
 	in, out := g.inSize(), g.outSize()
-	ww := weightRows()
-	per := 9*g.C*g.K + 9*packedLen(ww, g.C, g.K)
+	per := 9*g.C*g.K + 9*packedLen(weightRows(), g.C, g.K)
 	ubuf := getConvScratch(4 * per)
 	defer putConvScratch(ubuf)
 	tpr, th := g.OW/2, g.OH/2 // the phases' grids are OH × OW
 	tr := max(1, min(th, winogradBudget/(9*(g.C+g.K)*tpr)))
 	cr := max(tr, min(th, winogradCopyTileRows))
 	bands := ceilDiv(th, cr)
-	var plans [4]*wino22Plan
+	var plans [4]*winoPlan
 	for ph := range plans {
 		ry, rx := ph/2, ph%2
 		u := (*ubuf)[ph*per : ph*per+9*g.C*g.K]
@@ -214,13 +111,13 @@ func (g convGeom) backwardDataWinograd22(n int, dy, w, b, dx []float32, o ConvOp
 				return w[((k*g.C+c)*4+3-ry-2*a)*4+3-rx-2*bb]
 			})
 		})
-		plans[ph] = newWino22Plan((*ubuf)[ph*per+9*g.C*g.K:], u, g.C, g.K, tpr, tr)
+		plans[ph] = newWinoPlan(f22, (*ubuf)[ph*per+9*g.C*g.K:], u, g.C, g.K, tpr, tr)
 	}
 	bias := b
 	if bias == nil {
 		bias = make([]float32, g.C)
 	}
-	padH, padW := 2*cr+2, g.OW+4 // dy_pad rows 2·ty0 … 2·(ty0+cr)+1; columns 0 … OW+1, two spare
+	padH, padW := f22.padRows(cr)+1, g.OW+4 // dy_pad rows 2·ty0 … 2·(ty0+cr)+1 (phase ry reads from row ry); columns 0 … OW+1, two spare
 	lay := padBand{planes: g.K, h: padH, w: padW}
 	padSize := lay.size()
 	tmpSize := g.C * 2 * tr * g.OW // one phase's rows of a band
@@ -318,42 +215,10 @@ func wino22OutputRef(y []float32, ystep, cstepY int, mt []float32, mstep, cstepM
 				pair := [2]float32{s[0] + s[1], s[1] + s[2]}
 				for j, val := range pair {
 					at := c*cstepY + i*ystep + 2*t + j
-					val += bias[c]
-					if flags&winoAccumulate != 0 {
-						val += y[at]
-					}
-					if flags&winoReLU != 0 {
-						val = max(val, 0)
-					}
-					y[at] = val
+					y[at] = winoFinish(val, bias[c], y[at], flags)
 				}
 			}
 		}
-	}
-}
-
-// wino22Input is the F(2×2, 2×2) input transform (wino22InputRef), in assembly where the path has it.
-func wino22Input(v []float32, vstep int, p []float32, pstep, cstepP, cstepV, nc, tiles int) {
-	if nc == 0 || tiles == 0 {
-		return
-	}
-	_ = p[(nc-1)*cstepP+2*pstep+2*tiles+1]
-	_ = v[8*vstep+(nc-1)*cstepV+tiles-1]
-	if !wino22InputAsm(v, vstep, p, pstep, cstepP, cstepV, nc, tiles) {
-		wino22InputRef(v, vstep, p, pstep, cstepP, cstepV, nc, tiles)
-	}
-}
-
-// wino22Output is the F(2×2, 2×2) output transform (wino22OutputRef), in assembly where the path has it.
-func wino22Output(y []float32, ystep, cstepY int, m []float32, mstep, cstepM int, bias []float32, nc, tiles, flags int) {
-	if nc == 0 || tiles == 0 {
-		return
-	}
-	_ = y[(nc-1)*cstepY+ystep+2*tiles-1]
-	_ = m[8*mstep+(nc-1)*cstepM+tiles-1]
-	_ = bias[nc-1]
-	if !wino22OutputAsm(y, ystep, cstepY, m, mstep, cstepM, bias, nc, tiles, flags) {
-		wino22OutputRef(y, ystep, cstepY, m, mstep, cstepM, bias, nc, tiles, flags)
 	}
 }
 
@@ -362,63 +227,17 @@ func (g convGeom) winograd22Filter() bool {
 	return g.winograd22() && g.OW/2 <= min(winogradFilterTiles, sgemmARowStride)
 }
 
-// backwardFilterWinograd22 is backwardFilter's F(2×2, 2×2) path for 4×4 stride-2 pad-1 convolutions,
-// the weight gradient of the forward form above (see backwardFilterWinograd for the algebra): products of
-// the transformed phase planes (rows 4C) with the transformed output gradient, then dw[k, c, 2a+by, 2b+bx]
-// = (Gᵀ X G)[a][b] for X the 3×3 gradient of phase plane (by·2+bx)·C + c.
+// backwardFilterWinograd22 is backwardFilter's F(2×2, 2×2) path for 4×4 stride-2 pad-1 convolutions
+// (weightGradWino over the phase planes, 4C rows), then dw[k, c, 2a+by, 2b+bx] = (Gᵀ X G)[a][b] for X the
+// 3×3 gradient of phase plane (by·2+bx)·C + c.
 func (g convGeom) backwardFilterWinograd22(n int, x, dy, dw []float32) {
-	in, out := g.inSize(), g.outSize()
+	in := g.inSize()
 	cp := 4 * g.C
-	tpr, th := g.OW/2, g.OH/2
-	tr := max(1, min(th, min(winogradFilterTiles, sgemmARowStride)/tpr))
-	bands := ceilDiv(th, tr)
-	tb := tr * tpr
-	rs := sgemmARowStride
-	cRows := roundUp(cp, sgemmMR)
-	vstep := cRows*rs + 16
-	mstep := g.K*tb + 16
-	padH, padW := 2*tr+1, g.OW+2
-	padSize := cp * padH * padW
-	bSize := roundUp(g.K, sgemmNR) * tb
-	plane := cp * g.K
-	tasks := n * bands
-	groups := min(tasks, max(filterGroups, 2*convWorkers()))
-	accs := make([]*[]float32, groups)
-	convTasks(groups, func(next func() (int, bool)) {
-		buf := getConvScratch(padSize + 9*vstep + 9*mstep + bSize)
-		defer putConvScratch(buf)
-		pad := (*buf)[:padSize]
-		v := (*buf)[padSize : padSize+9*vstep]
-		m := (*buf)[padSize+9*vstep : padSize+9*vstep+9*mstep]
-		bp := (*buf)[padSize+9*vstep+9*mstep:]
-		for gr, ok := next(); ok; gr, ok = next() {
-			accs[gr] = getConvScratch(9 * plane)
-			acc := *accs[gr]
-			clear(acc)
-			for t := gr * tasks / groups; t < (gr+1)*tasks/groups; t++ {
-				img, band := t/bands, t%bands
-				ty0 := band * tr
-				rows := min(tr, th-ty0)
-				cols := rows * tpr
-				g.fillPhasePlanes(pad, padH, padW, x[img*in:], 2*ty0)
-				for r := range rows {
-					wino22Input(v[r*tpr:], vstep, pad[2*r*padW:], padW, padH*padW, rs, cp, tpr)
-					wino22Grad(m[r*tpr:], mstep, dy[img*out+2*(ty0+r)*g.OW:], g.OW, g.OH*g.OW, tb, g.K, tpr)
-				}
-				for xi := range 9 {
-					db := gemmArgs{transB: true, b: m[xi*mstep:], ldb: tb, n: g.K, k: cols}
-					db.packB(bp, 0, cols, 0, g.K)
-					if useAVX2 {
-						tilesAVX2A(cols, v[xi*vstep:], rs, 1, cRows, bp, acc[xi*plane:], g.K, 1, 1, cp, g.K)
-					} else {
-						tilesR(cols, v[xi*vstep:], cp, bp, g.K, acc[xi*plane:], g.K)
-					}
-				}
-			}
-		}
+	sum := g.weightGradWino(f22, n, dy, cp, func(pad []float32, padH, img, ty0 int) {
+		g.fillPhasePlanes(pad, padH, g.OW+2, x[img*in:], 2*ty0)
 	})
-	sumParts(accs)
-	sum := *accs[0]
+	defer putConvScratch(sum)
+	plane := cp * g.K
 	convFor(g.K, func(_, lo, hi int) {
 		for k := lo; k < hi; k++ {
 			for j := range cp {
@@ -426,7 +245,7 @@ func (g convGeom) backwardFilterWinograd22(n int, x, dy, dw []float32) {
 				by, bx := ph/2, ph%2
 				var x [3][3]float32
 				for xi := range 9 {
-					x[xi/3][xi%3] = sum[xi*plane+j*g.K+k]
+					x[xi/3][xi%3] = (*sum)[xi*plane+j*g.K+k]
 				}
 				for a := range 2 {
 					var t [3]float32 // (Gᵀ X) row a
@@ -440,9 +259,6 @@ func (g convGeom) backwardFilterWinograd22(n int, x, dy, dw []float32) {
 			}
 		}
 	})
-	for _, p := range accs {
-		putConvScratch(p)
-	}
 }
 
 // wino22GradRef is the reference form of the F(2×2, 2×2) output-gradient transform: each tile's 2×2
@@ -463,18 +279,5 @@ func wino22GradRef(m []float32, mstep int, dy []float32, dstep, cstepD, cstepM, 
 				}
 			}
 		}
-	}
-}
-
-// wino22Grad is the F(2×2, 2×2) output-gradient transform (wino22GradRef), in assembly where the path
-// has it.
-func wino22Grad(m []float32, mstep int, dy []float32, dstep, cstepD, cstepM, nc, tiles int) {
-	if nc == 0 || tiles == 0 {
-		return
-	}
-	_ = dy[(nc-1)*cstepD+dstep+2*tiles-1]
-	_ = m[8*mstep+(nc-1)*cstepM+tiles-1]
-	if !wino22GradAsm(m, mstep, dy, dstep, cstepD, cstepM, nc, tiles) {
-		wino22GradRef(m, mstep, dy, dstep, cstepD, cstepM, nc, tiles)
 	}
 }

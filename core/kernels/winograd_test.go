@@ -33,6 +33,11 @@ func TestWinogradTransformsMatchReference(t *testing.T) {
 	for _, is := range isas {
 		setISA(is)
 		for _, tiles := range []int{16, 32, 48} {
+			for _, a := range []*winoAlg{f23, f22} {
+				if a.vector(tiles) == 0 {
+					t.Fatalf("%v: %d-position transforms of %d tiles do not take the assembly", is, a.positions, tiles)
+				}
+			}
 			nc := 3
 			pstep := 2*tiles + 2 + 5
 			cstepP := 4*pstep + 3
@@ -40,7 +45,7 @@ func TestWinogradTransformsMatchReference(t *testing.T) {
 			cstepV := tiles + 7
 			vstep := nc*cstepV + 1
 			v, vref := filled(16*vstep, 9), filled(16*vstep, 9)
-			winoInput(v, vstep, p, pstep, cstepP, cstepV, nc, tiles)
+			f23.input(v, vstep, p, pstep, cstepP, cstepV, nc, tiles)
 			winoInputRef(vref, vstep, p, pstep, cstepP, cstepV, nc, tiles)
 			same(t, fmt.Sprintf("%v input transform, %d tiles", is, tiles), v, vref)
 
@@ -54,29 +59,29 @@ func TestWinogradTransformsMatchReference(t *testing.T) {
 			cstepD := 2*dstep + 5
 			dy := randSlice(rng, nc*cstepD)
 			g, gref := filled(16*mstep, 9), filled(16*mstep, 9)
-			winoGrad(g, mstep, dy, dstep, cstepD, cstepM, nc, tiles)
+			f23.grad(g, mstep, dy, dstep, cstepD, cstepM, nc, tiles)
 			winoGradRef(gref, mstep, dy, dstep, cstepD, cstepM, nc, tiles)
 			same(t, fmt.Sprintf("%v output-gradient transform, %d tiles", is, tiles), g, gref)
 
 			for flags := range 4 {
 				y, yref := append([]float32(nil), y0...), append([]float32(nil), y0...)
-				winoOutput(y, ystep, cstepY, m, mstep, cstepM, bias, nc, tiles, flags)
+				f23.output(y, ystep, cstepY, m, mstep, cstepM, bias, nc, tiles, flags)
 				winoOutputRef(yref, ystep, cstepY, m, mstep, cstepM, bias, nc, tiles, flags)
 				same(t, fmt.Sprintf("%v output transform, %d tiles, flags %d", is, tiles, flags), y, yref)
 			}
 
 			// F(2×2, 2×2): 3×3 tiles, 9 positions.
 			g, gref = filled(9*mstep, 9), filled(9*mstep, 9)
-			wino22Grad(g, mstep, dy, dstep, cstepD, cstepM, nc, tiles)
+			f22.grad(g, mstep, dy, dstep, cstepD, cstepM, nc, tiles)
 			wino22GradRef(gref, mstep, dy, dstep, cstepD, cstepM, nc, tiles)
 			same(t, fmt.Sprintf("%v F(2,2) output-gradient transform, %d tiles", is, tiles), g, gref)
 			v, vref = filled(9*vstep, 9), filled(9*vstep, 9)
-			wino22Input(v, vstep, p, pstep, cstepP, cstepV, nc, tiles)
+			f22.input(v, vstep, p, pstep, cstepP, cstepV, nc, tiles)
 			wino22InputRef(vref, vstep, p, pstep, cstepP, cstepV, nc, tiles)
 			same(t, fmt.Sprintf("%v F(2,2) input transform, %d tiles", is, tiles), v, vref)
 			for flags := range 4 {
 				y, yref := append([]float32(nil), y0...), append([]float32(nil), y0...)
-				wino22Output(y, ystep, cstepY, m, mstep, cstepM, bias, nc, tiles, flags)
+				f22.output(y, ystep, cstepY, m, mstep, cstepM, bias, nc, tiles, flags)
 				wino22OutputRef(yref, ystep, cstepY, m, mstep, cstepM, bias, nc, tiles, flags)
 				same(t, fmt.Sprintf("%v F(2,2) output transform, %d tiles, flags %d", is, tiles, flags), y, yref)
 			}
