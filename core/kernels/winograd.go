@@ -22,12 +22,14 @@ package kernels
 //
 // A call works one image and one band of tile rows at a time, like the direct convolutions: the band's
 // input rows are copied zero-padded (with max(·, 0) when ReLUInput), transformed into V (16 planes of C
-// rows of the band's tiles), multiplied through the implicit-GEMM micro-kernels (the rows of V[ξ] are
-// the B rows at offsets (ξ·C + c)·tiles), and the 16 planes of M are transformed back into the output
+// rows of the band's tiles), multiplied through the implicit-GEMM micro-kernels (row c of V[ξ] is the B
+// row at offset ξ·vstep + c·stride), and the 16 planes of M are transformed back into the output
 // rows, where bias, residual accumulation and ReLU are applied. The band is sized so that V and M stay
 // in the core's L2 cache between the transforms and the products. The transforms are AVX-512 or AVX2
 // assembly (winograd_amd64.s) that work on 16 or 8 tiles of one tile row at a time: a tile row's even
-// and odd columns are split with permutes while the rows are loaded.
+// and odd columns are split with permutes while the rows are loaded. The task loops, the band plan and
+// the transforms' dispatch (winoAlg, winoPlan, forwardWino, weightGradWino) serve F(2×2, 2×2) as well
+// (winograd22.go).
 //
 // The backward-data pass of a 3×3 stride-1 pad-1 convolution is itself one (of dy, with the weights
 // transposed and flipped), so it takes the same path. The weight gradient has its own Winograd form
@@ -35,7 +37,8 @@ package kernels
 //
 // Where it applies (winograd): the implicit-GEMM paths (AVX-512, AVX2), 3×3 kernels, stride 1, pad 1,
 // an even output height, an output width that is a multiple of 32, and at least winogradMinC input and
-// output channels (with fewer, the products are too thin for the transforms to pay).
+// output channels (16 is a guess, not a measurement: with few channels the products are thin and the
+// transforms, whose cost does not shrink with them, weigh more).
 
 // winogradMinC is the fewest input and output channels a convolution needs to take the Winograd path.
 // Tests set it to 0 (every eligible shape) or to a huge value (none, to test the direct paths).

@@ -117,7 +117,9 @@ func (g convGeom) backwardDataWinograd22(n int, dy, w, b, dx []float32, o ConvOp
 	if bias == nil {
 		bias = make([]float32, g.C)
 	}
-	padH, padW := f22.padRows(cr)+1, g.OW+4 // dy_pad rows 2·ty0 … 2·(ty0+cr)+1 (phase ry reads from row ry); columns 0 … OW+1, two spare
+	// dy_pad rows 2·ty0 … 2·(ty0+cr)+1 (phase ry reads from row ry, one more than padRows); columns
+	// 0 … OW+1 and two spare (phase rx reads from column rx, and the transform one column past its tiles).
+	padH, padW := f22.padRows(cr)+1, g.OW+4
 	lay := padBand{planes: g.K, h: padH, w: padW}
 	padSize := lay.size()
 	tmpSize := g.C * 2 * tr * g.OW // one phase's rows of a band
