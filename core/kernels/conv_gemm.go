@@ -466,30 +466,40 @@ func spreadPhase(g convGeom, ph *bwdPhase, dx, tmp []float32, q0, q1, cols int, 
 	for c := 0; c < g.C; c++ {
 		for q := q0; q < q1; q++ {
 			src := tmp[c*cols+(q-q0)*ph.wp:][:ph.wp]
-			row := dx[(c*g.H+s*q+ph.ry)*g.W+ph.rx:]
-			if s == 2 && useAVX512 && len(src) > 0 {
-				_ = row[2*(len(src)-1)]
-				spread2AVX(&dx[(c*g.H+s*q+ph.ry)*g.W], &src[0], len(src), ph.rx == 1, o.Accumulate, o.ReLU)
-				continue
-			}
-			switch {
-			case o.Accumulate && o.ReLU:
-				for qx, v := range src {
-					row[s*qx] = max(row[s*qx]+v, 0)
-				}
-			case o.Accumulate:
-				for qx, v := range src {
-					row[s*qx] += v
-				}
-			case o.ReLU:
-				for qx, v := range src {
-					row[s*qx] = max(v, 0)
-				}
-			default:
-				for qx, v := range src {
-					row[s*qx] = v
-				}
-			}
+			spreadRow(dx[(c*g.H+s*q+ph.ry)*g.W:], src, s, ph.rx, o)
+		}
+	}
+}
+
+// spreadRow writes dst[s·i+r] = src[i] for every i < len(src) (one grid row of a stride phase into its
+// output row), added to what is there when o.Accumulate, then max(·, 0) when o.ReLU. Only those elements
+// of dst are written (spread2AVX masks its stores), so the phases of a row may be spread concurrently.
+func spreadRow(dst, src []float32, s, r int, o ConvOpts) {
+	if len(src) == 0 {
+		return
+	}
+	row := dst[r:]
+	_ = row[s*(len(src)-1)]
+	if s == 2 && useAVX512 {
+		spread2AVX(&dst[0], &src[0], len(src), r == 1, o.Accumulate, o.ReLU)
+		return
+	}
+	switch {
+	case o.Accumulate && o.ReLU:
+		for i, v := range src {
+			row[s*i] = max(row[s*i]+v, 0)
+		}
+	case o.Accumulate:
+		for i, v := range src {
+			row[s*i] += v
+		}
+	case o.ReLU:
+		for i, v := range src {
+			row[s*i] = max(v, 0)
+		}
+	default:
+		for i, v := range src {
+			row[s*i] = v
 		}
 	}
 }

@@ -149,33 +149,13 @@ func (g convGeom) backwardDataWinograd22(n int, dy, w, b, dx []float32, o ConvOp
 						for q := range 2 * rows {
 							src := tmp[(c*2*rows+q)*g.OW:][:g.OW]
 							dst := dx[img*in+(c*g.H+2*(2*ty0+q)+ry)*g.W:][:g.W]
-							spreadRow(dst, src, rx, o)
+							spreadRow(dst, src, 2, rx, o)
 						}
 					}
 				}
 			}
 		}
 	})
-}
-
-// spreadRow writes dst[2i+odd] = src[i] (added to what is there when o.Accumulate, then max(·, 0) when
-// o.ReLU) for every i < len(src); len(dst) ≥ 2·len(src).
-func spreadRow(dst, src []float32, odd int, o ConvOpts) {
-	_ = dst[2*len(src)-1]
-	if useAVX512 {
-		spread2AVX(&dst[0], &src[0], len(src), odd == 1, o.Accumulate, o.ReLU)
-		return
-	}
-	row := dst[odd:]
-	for i, v := range src {
-		if o.Accumulate {
-			v += row[2*i]
-		}
-		if o.ReLU {
-			v = max(v, 0)
-		}
-		row[2*i] = v
-	}
 }
 
 // wino22InputRef is the reference form of the F(2×2, 2×2) input transform: for each of nc channels and
