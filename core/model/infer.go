@@ -48,8 +48,14 @@ func (m *Model) encodeChunk(x []float32, n int, ws *workspace) []float32 {
 func (m *Model) Quantize(ze []float32, n int) []int32 {
 	l := m.Config.LatentSize()
 	idx := make([]int32, n*l*l)
-	kernels.NearestCodes(ze, n, m.Config.CodeDim, l*l, m.Weights[CodebookName].Data, m.Config.NumCodes, idx)
+	m.quantizeInto(idx, ze, n)
 	return idx
+}
+
+// quantizeInto is Quantize into idx (at least n·h·w entries).
+func (m *Model) quantizeInto(idx []int32, ze []float32, n int) {
+	l := m.Config.LatentSize()
+	kernels.NearestCodes(ze, n, m.Config.CodeDim, l*l, m.Weights[CodebookName].Data, m.Config.NumCodes, idx)
 }
 
 // Decode maps code indices [N,h,w] to reconstructions x̂ = clip(v + μ, 0, 1), [N,1,S,S].
@@ -81,7 +87,7 @@ func (m *Model) decodeChunk(dst []float32, idx []int32, n int, ws *workspace) {
 // Decode(Quantize(Encode(x))) one chunk of images at a time, so that z_e and the code indices of the
 // whole batch are never held at once (for 16 images z_e alone is 16 MiB, freshly faulted in each call).
 func (m *Model) Reconstruct(x []float32, n int) []float32 {
-	s, l, d := m.Config.ImageSize, m.Config.LatentSize(), m.Config.CodeDim
+	s, l := m.Config.ImageSize, m.Config.LatentSize()
 	out := make([]float32, n*s*s)
 	idx := make([]int32, inferChunk*l*l)
 	ws := getWorkspace()
@@ -89,7 +95,7 @@ func (m *Model) Reconstruct(x []float32, n int) []float32 {
 	for lo := 0; lo < n; lo += inferChunk {
 		hi := min(n, lo+inferChunk)
 		ze := m.encodeChunk(x[lo*s*s:hi*s*s], hi-lo, ws)
-		kernels.NearestCodes(ze, hi-lo, d, l*l, m.Weights[CodebookName].Data, m.Config.NumCodes, idx)
+		m.quantizeInto(idx, ze, hi-lo)
 		ws.put(ze)
 		m.decodeChunk(out[lo*s*s:hi*s*s], idx, hi-lo, ws)
 	}
